@@ -62,7 +62,6 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), -1);
     private static final MethodHandle PIPE2 = bind("pipe2",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT), -1);
-    private static final MethodHandle FORK = bind("fork", FunctionDescriptor.of(JAVA_INT), -1);
     private static final MethodHandle WAITPID = bind("waitpid",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT), -1);
     private static final MethodHandle KILL = bind("kill",
@@ -75,6 +74,9 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MEMCPY = LINKER.downcallHandle(find("memcpy"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+
+    /** {@code __NR_fork} on x86-64. */
+    private static final long SYS_fork = 57;
 
     /** Per-thread space for the captured errno and for ioctl argument structs. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -277,16 +279,15 @@ public final class Libc {
     }
 
     /**
-     * {@code fork()}: the child's pid in the parent, 0 in the child, or -errno. The child of a JVM
-     * may run only a few already-linked downcalls (such as {@link #exit}) and must not allocate.
+     * A raw {@code fork} system call: the child's pid in the parent, 0 in the child, or -errno.
+     *
+     * <p>Not glibc's fork(): that one holds every malloc lock across the system call, and with
+     * UFFD_FEATURE_EVENT_FORK the system call waits until a handler thread reads the FORK event —
+     * a handler that mallocs (as the JVM does) would then deadlock the process. The child of a JVM
+     * may run only already-linked downcalls such as {@link #exit} and must not allocate.
      */
     public static int fork() {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) FORK.invokeExact(s.callState), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_fork, 0);
     }
 
     /** {@code _exit(status)}: ends the process at once, without running Java shutdown hooks. */

@@ -1,0 +1,75 @@
+package dev.faultline.core.trace;
+
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.TinyIntVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+
+/**
+ * The typed vectors of one trace batch, bound by column name from a {@link VectorSchemaRoot}, so
+ * that {@link TraceWriter} and {@link TraceReader} address columns as fields, not by lookup per row.
+ *
+ * <p>Binding checks that every v1 column is present with its type; {@link #run} is null when the
+ * file has no run column. The vectors belong to the root: they are valid as long as it is open.
+ */
+final class TraceColumns {
+    final BigIntVector seq;
+    final TinyIntVector kind;
+    final IntVector region;
+    final BigIntVector offset;
+    final BigIntVector address;
+    final IntVector flags;
+    final IntVector tid;
+    final TinyIntVector backend;
+    final IntVector pageSize;
+    final TinyIntVector ioctl;
+    final BigIntVector resolveOffset;
+    final BigIntVector resolveLength;
+    final IntVector result;
+    final BigIntVector tFault;
+    final BigIntVector tRead;
+    final BigIntVector tResolveStart;
+    final BigIntVector tResolveEnd;
+    final BigIntVector tWake;
+    final IntVector run;
+
+    /**
+     * @param name the file's name, for the refusal message
+     * @throws TraceFormatException if a column is missing or has another type
+     */
+    TraceColumns(VectorSchemaRoot root, String name) throws TraceFormatException {
+        seq = column(root, name, TraceSchema.SEQ, BigIntVector.class);
+        kind = column(root, name, TraceSchema.KIND, TinyIntVector.class);
+        region = column(root, name, TraceSchema.REGION, IntVector.class);
+        offset = column(root, name, TraceSchema.OFFSET, BigIntVector.class);
+        address = column(root, name, TraceSchema.ADDRESS, BigIntVector.class);
+        flags = column(root, name, TraceSchema.FLAGS, IntVector.class);
+        tid = column(root, name, TraceSchema.TID, IntVector.class);
+        backend = column(root, name, TraceSchema.BACKEND, TinyIntVector.class);
+        pageSize = column(root, name, TraceSchema.PAGE_SIZE, IntVector.class);
+        ioctl = column(root, name, TraceSchema.IOCTL, TinyIntVector.class);
+        resolveOffset = column(root, name, TraceSchema.RESOLVE_OFFSET, BigIntVector.class);
+        resolveLength = column(root, name, TraceSchema.RESOLVE_LENGTH, BigIntVector.class);
+        result = column(root, name, TraceSchema.RESULT, IntVector.class);
+        tFault = column(root, name, TraceSchema.T_FAULT, BigIntVector.class);
+        tRead = column(root, name, TraceSchema.T_READ, BigIntVector.class);
+        tResolveStart = column(root, name, TraceSchema.T_RESOLVE_START, BigIntVector.class);
+        tResolveEnd = column(root, name, TraceSchema.T_RESOLVE_END, BigIntVector.class);
+        tWake = column(root, name, TraceSchema.T_WAKE, BigIntVector.class);
+        run = root.getVector(TraceSchema.RUN) instanceof IntVector v ? v : null;
+    }
+
+    private static <T extends FieldVector> T column(VectorSchemaRoot root, String name, String column, Class<T> type)
+            throws TraceFormatException {
+        FieldVector v = root.getVector(column);
+        if (v == null) {
+            throw new TraceFormatException(name + " is not a trace/1 file: it has no '" + column + "' column");
+        }
+        if (!type.isInstance(v)) {
+            throw new TraceFormatException(name + " is not a trace/1 file: column '" + column + "' is "
+                    + v.getField().getType() + ", expected " + type.getSimpleName());
+        }
+        return type.cast(v);
+    }
+}

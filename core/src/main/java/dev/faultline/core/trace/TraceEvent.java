@@ -1,0 +1,100 @@
+package dev.faultline.core.trace;
+
+import dev.faultline.core.uffd.ResolveIoctl;
+
+/**
+ * One trace row, as a mutable holder that writers fill and readers decode into, so that neither
+ * allocates per row. Field meanings are those of the trace columns (DESIGN.md §3).
+ *
+ * <p>Times are CLOCK_MONOTONIC nanoseconds; {@link #UNKNOWN} marks a time that was not observed
+ * and is written as null. The {@code backend} and {@code page_size} columns are not held here:
+ * the writer fills them from the row's region.
+ */
+public final class TraceEvent {
+    /** A time that was not observed (written as null). */
+    public static final long UNKNOWN = Long.MIN_VALUE;
+
+    public long seq;
+    public EventKind kind = EventKind.PAGEFAULT;
+    public int region;
+    public long offset;
+    public long address;
+    public int flags;
+    public int tid;
+    public ResolveIoctl ioctl = ResolveIoctl.NONE;
+    public long resolveOffset;
+    public long resolveLength;
+    public int result;
+    public long tFault = UNKNOWN;
+    public long tRead = UNKNOWN;
+    public long tResolveStart = UNKNOWN;
+    public long tResolveEnd = UNKNOWN;
+    public long tWake = UNKNOWN;
+    /** The replay run (results files only); -1 when the file has no run column. */
+    public int run = -1;
+
+    /** Resets every field to its empty value. */
+    public TraceEvent clear() {
+        seq = 0;
+        kind = EventKind.PAGEFAULT;
+        region = 0;
+        offset = 0;
+        address = 0;
+        flags = 0;
+        tid = 0;
+        ioctl = ResolveIoctl.NONE;
+        resolveOffset = 0;
+        resolveLength = 0;
+        result = 0;
+        tFault = UNKNOWN;
+        tRead = UNKNOWN;
+        tResolveStart = UNKNOWN;
+        tResolveEnd = UNKNOWN;
+        tWake = UNKNOWN;
+        run = -1;
+        return this;
+    }
+
+    /** Copies every field of {@code other} into this. */
+    public TraceEvent copyFrom(TraceEvent other) {
+        seq = other.seq;
+        kind = other.kind;
+        region = other.region;
+        offset = other.offset;
+        address = other.address;
+        flags = other.flags;
+        tid = other.tid;
+        ioctl = other.ioctl;
+        resolveOffset = other.resolveOffset;
+        resolveLength = other.resolveLength;
+        result = other.result;
+        tFault = other.tFault;
+        tRead = other.tRead;
+        tResolveStart = other.tResolveStart;
+        tResolveEnd = other.tResolveEnd;
+        tWake = other.tWake;
+        run = other.run;
+        return this;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TraceEvent e && seq == e.seq && kind == e.kind && region == e.region
+                && offset == e.offset && address == e.address && flags == e.flags && tid == e.tid
+                && ioctl == e.ioctl && resolveOffset == e.resolveOffset && resolveLength == e.resolveLength
+                && result == e.result && tFault == e.tFault && tRead == e.tRead
+                && tResolveStart == e.tResolveStart && tResolveEnd == e.tResolveEnd && tWake == e.tWake
+                && run == e.run;
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(seq * 31 + offset);
+    }
+
+    @Override
+    public String toString() {
+        return "seq=" + seq + " " + kind + " region=" + region + " offset=0x" + Long.toHexString(offset)
+                + " flags=" + flags + " tid=" + tid + " " + ioctl + " result=" + result;
+    }
+}

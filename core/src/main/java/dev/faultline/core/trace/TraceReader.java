@@ -1,0 +1,282 @@
+package dev.faultline.core.trace;
+
+import dev.faultline.core.uffd.ResolveIoctl;
+import org.apache.arrow.compression.CommonsCompressionFactory;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.dictionary.Dictionary;
+import org.apache.arrow.vector.ipc.ArrowFileReader;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.ArrowStreamReader;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+
+/**
+ * Reads a trace (format v1) batch by batch, in bounded memory: one record batch is held at a time.
+ *
+ * <p>{@link #open} refuses, with one line naming the file and the reason, anything that is not a
+ * trace: not Arrow, another Arrow schema, a newer format version, missing columns. A file whose
+ * writer died before the footer is read as the stream it holds: every complete batch is returned,
+ * {@link #recovered()} is true and {@link #recoveryNote()} says what was found.
+ *
+ * <p>Use: {@code while (r.nextBatch()) for (int i = 0; i < r.batchRows(); i++) r.read(i, event);}
+ * — {@link #read} allocates nothing. Not thread-safe.
+ */
+public final class TraceReader implements AutoCloseable {
+    private static final byte[] MAGIC = "ARROW1".getBytes(StandardCharsets.US_ASCII);
+
+    private final String name;
+    private final BufferAllocator allocator;
+    private final FileChannel channel;
+    private final ArrowReader reader;
+    private final VectorSchemaRoot root;
+    private final TraceHeader header;
+    private final Map<String, String> footer;
+    private final boolean recovered;
+    private String recoveryNote;
+    private boolean truncated;
+    private int batches;
+    private long rowsRead;
+
+    private final TraceColumns c;
+
+    private EventKind[] kinds;
+    private ResolveIoctl[] ioctls;
+    private String[] backends;
+
+    private TraceReader(String name, BufferAllocator allocator, FileChannel channel, ArrowReader reader,
+                        boolean recovered) throws IOException {
+        this.name = name;
+        this.allocator = allocator;
+        this.channel = channel;
+        this.reader = reader;
+        this.recovered = recovered;
+        try {
+            this.root = reader.getVectorSchemaRoot();
+        } catch (IOException | RuntimeException e) {
+            throw new TraceFormatException(name + " is damaged before its first batch (unreadable schema: "
+                    + oneLine(e) + ")", e);
+        }
+        this.header = TraceHeader.fromMetadata(name, root.getSchema().getCustomMetadata());
+        this.footer = reader instanceof ArrowFileReader f && f.getMetaData() != null ? Map.copyOf(f.getMetaData()) : Map.of();
+        c = new TraceColumns(root, name);
+    }
+
+    /**
+     * Opens a trace.
+     *
+     * @throws TraceFormatException if the file is not a readable trace (one-line message)
+     * @throws IOException if it cannot be read at all (the message names the file)
+     */
+    public static TraceReader open(Path path) throws IOException {
+        String name = path.toString();
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(path, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(name, null, "no such file");
+        }
+        BufferAllocator allocator = new RootAllocator();
+        try {
+            long size = channel.size();
+            if (size < 8 || !hasMagic(channel, 0)) {
+                throw new TraceFormatException(name + " is not an Arrow IPC file" + (size < 8
+                        ? " (" + size + " bytes)" : " (no ARROW1 magic at its start)"));
+            }
+            if (size >= 18 && hasMagic(channel, size - MAGIC.length)) {
+                try {
+                    ArrowFileReader r = new ArrowFileReader(channel, allocator, CommonsCompressionFactory.INSTANCE);
+                    return new TraceReader(name, allocator, channel, r, false);
+                } catch (TraceFormatException e) {
+                    throw e;
+                } catch (IOException | RuntimeException e) {
+                    // Footer damaged: fall through and read what the stream holds.
+                }
+            }
+            channel.position(8);
+            ArrowStreamReader s = new ArrowStreamReader(channel, allocator, CommonsCompressionFactory.INSTANCE);
+            TraceReader t = new TraceReader(name, allocator, channel, s, true);
+            t.recoveryNote = "the writer did not finish " + name + " (no footer): reading every complete batch";
+            return t;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            allocator.close();
+            if (e instanceof IOException io) {
+                throw io;
+            }
+            throw new TraceFormatException(name + " is not a readable trace: " + oneLine(e), e);
+        }
+    }
+
+    private static boolean hasMagic(FileChannel ch, long at) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(MAGIC.length);
+        while (b.hasRemaining()) {
+            if (ch.read(b, at + b.position()) < 0) {
+                return false;
+            }
+        }
+        return java.util.Arrays.equals(b.array(), MAGIC);
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+
+    /** The schema metadata. */
+    public TraceHeader header() {
+        return header;
+    }
+
+    /** The footer metadata (empty when recovered: the footer was never written). */
+    public Map<String, String> footer() {
+        return footer;
+    }
+
+    /** Whether the file had no footer and was read as a stream. */
+    public boolean recovered() {
+        return recovered;
+    }
+
+    /** What recovery found (null if the file was complete); after the last batch it says how many were read. */
+    public String recoveryNote() {
+        if (!recovered) {
+            return null;
+        }
+        return recoveryNote + "; " + batches + " complete batches, " + rowsRead + " rows"
+                + (truncated ? ", the rest was cut off" : "");
+    }
+
+    /** Whether this file has a replay {@code run} column. */
+    public boolean hasRunColumn() {
+        return c.run != null;
+    }
+
+    /**
+     * Loads the next batch.
+     *
+     * @return false at the end (for a recovered file: at the first incomplete batch)
+     * @throws TraceFormatException if a batch of a complete file is damaged
+     */
+    public boolean nextBatch() throws IOException {
+        boolean loaded;
+        try {
+            loaded = reader.loadNextBatch();
+        } catch (IOException | RuntimeException e) {
+            if (recovered) {
+                truncated = true;
+                return false;
+            }
+            throw new TraceFormatException(name + ": batch " + (batches + 1) + " is damaged: " + oneLine(e), e);
+        }
+        if (!loaded) {
+            return false;
+        }
+        if (kinds == null) {
+            kinds = decode(TraceSchema.KIND_DICT_ID, EventKind.values(), EventKind.class);
+            ioctls = decode(TraceSchema.IOCTL_DICT_ID, ResolveIoctl.values(), ResolveIoctl.class);
+            backends = dictionaryWords(TraceSchema.BACKEND_DICT_ID, TraceSchema.BACKEND_NAMES.toArray(String[]::new));
+        }
+        batches++;
+        rowsRead += root.getRowCount();
+        return true;
+    }
+
+    private String[] dictionaryWords(long id, String[] fallback) throws IOException {
+        Dictionary d = reader.getDictionaryVectors().get(id);
+        if (d == null || !(d.getVector() instanceof VarCharVector v)) {
+            return fallback;
+        }
+        String[] words = new String[v.getValueCount()];
+        for (int i = 0; i < words.length; i++) {
+            words[i] = new String(v.get(i), StandardCharsets.UTF_8);
+        }
+        return words;
+    }
+
+    private <E extends Enum<E>> E[] decode(long id, E[] fallback, Class<E> type) throws IOException {
+        String[] words = dictionaryWords(id, null);
+        if (words == null) {
+            return fallback;
+        }
+        E[] out = java.util.Arrays.copyOf(fallback, words.length);
+        for (int i = 0; i < words.length; i++) {
+            try {
+                out[i] = Enum.valueOf(type, words[i]);
+            } catch (IllegalArgumentException e) {
+                throw new TraceFormatException(name + " has an unknown " + type.getSimpleName() + " '" + words[i] + "'");
+            }
+        }
+        return out;
+    }
+
+    /** Rows in the current batch. */
+    public int batchRows() {
+        return root.getRowCount();
+    }
+
+    /** Rows loaded so far, the current batch included. */
+    public long rowsRead() {
+        return rowsRead;
+    }
+
+    /** The current batch's vectors, for column-wise readers. Valid until the next {@link #nextBatch}. */
+    public VectorSchemaRoot batch() {
+        return root;
+    }
+
+    /** Decodes row {@code i} of the current batch into {@code e}. */
+    public void read(int i, TraceEvent e) {
+        e.seq = c.seq.get(i);
+        e.kind = kinds[c.kind.get(i)];
+        e.region = c.region.get(i);
+        e.offset = c.offset.get(i);
+        e.address = c.address.get(i);
+        e.flags = c.flags.get(i);
+        e.tid = c.tid.get(i);
+        e.ioctl = ioctls[c.ioctl.get(i)];
+        e.resolveOffset = c.resolveOffset.get(i);
+        e.resolveLength = c.resolveLength.get(i);
+        e.result = c.result.get(i);
+        e.tFault = time(c.tFault, i);
+        e.tRead = time(c.tRead, i);
+        e.tResolveStart = time(c.tResolveStart, i);
+        e.tResolveEnd = time(c.tResolveEnd, i);
+        e.tWake = time(c.tWake, i);
+        e.run = c.run == null ? -1 : c.run.get(i);
+    }
+
+    /** The backend column of row {@code i} (trace name: anon, shmem, hugetlb, guest_memfd). */
+    public String backend(int i) {
+        return backends[c.backend.get(i)];
+    }
+
+    /** The page_size column of row {@code i}. */
+    public int pageSize(int i) {
+        return c.pageSize.get(i);
+    }
+
+    private static long time(BigIntVector v, int i) {
+        return v.isNull(i) ? TraceEvent.UNKNOWN : v.get(i);
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            reader.close();
+        } finally {
+            channel.close();
+            allocator.close();
+        }
+    }
+}

@@ -1,0 +1,203 @@
+package dev.faultline.core.trace;
+
+import org.apache.arrow.compression.CommonsCompressionFactory;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.compression.CompressionUtil;
+import org.apache.arrow.vector.compression.NoCompressionCodec;
+import org.apache.arrow.vector.dictionary.DictionaryProvider;
+import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.ipc.message.IpcOption;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a trace (format v1) as an Arrow IPC file, batch by batch, in bounded memory.
+ *
+ * <p>Rows are {@link #append appended} into one batch of at most {@link TraceSchema#BATCH_ROWS}
+ * rows held off-heap; a full batch, or any {@link #flush}, goes to the file at once (straight to
+ * the kernel: nothing is buffered in user space), so a writer that dies leaves a file from which
+ * {@link TraceReader} recovers every flushed batch. {@link #close} writes the footer with the
+ * footer metadata ({@code events} and whatever was {@link #putFooter put}).
+ *
+ * <p>Not thread-safe: one thread appends. {@link #append} allocates nothing.
+ */
+public final class TraceWriter implements AutoCloseable {
+    /** Footer key: the number of rows in the file. */
+    public static final String FOOTER_EVENTS = "events";
+
+    private final Path path;
+    private final BufferAllocator allocator;
+    private final DictionaryProvider.MapDictionaryProvider dictionaries;
+    private final VectorSchemaRoot root;
+    private final FileChannel channel;
+    private final ArrowFileWriter writer;
+    private final Map<String, String> footer = new LinkedHashMap<>();
+
+    private final TraceColumns c;
+
+    private final byte[] regionBackend;
+    private final int[] regionPageSize;
+    private int rows;
+    private long total;
+    private boolean closed;
+
+    private TraceWriter(Path path, TraceHeader header, Compression compression, boolean withRun) throws IOException {
+        this.path = path;
+        List<RegionInfo> regions = header.regions();
+        regionBackend = new byte[regions.size()];
+        regionPageSize = new int[regions.size()];
+        for (RegionInfo r : regions) {
+            int b = TraceSchema.BACKEND_NAMES.indexOf(r.backend());
+            if (b < 0) {
+                throw new IllegalArgumentException("region " + r.id() + " has unknown backend '" + r.backend() + "'");
+            }
+            regionBackend[r.id()] = (byte) b;
+            regionPageSize[r.id()] = Math.toIntExact(r.pageSize());
+        }
+        allocator = new RootAllocator();
+        dictionaries = TraceSchema.dictionaries(allocator);
+        root = VectorSchemaRoot.create(TraceSchema.schema(header.toMetadata(), withRun), allocator);
+        root.getFieldVectors().forEach(v -> v.setInitialCapacity(TraceSchema.BATCH_ROWS));
+        root.allocateNew();
+        c = new TraceColumns(root, path.toString());
+
+        channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE);
+        writer = compression == Compression.ZSTD
+                ? new ArrowFileWriter(root, dictionaries, channel, footer, IpcOption.DEFAULT,
+                        CommonsCompressionFactory.INSTANCE, CompressionUtil.CodecType.ZSTD)
+                : new ArrowFileWriter(root, dictionaries, channel, footer, IpcOption.DEFAULT,
+                        NoCompressionCodec.Factory.INSTANCE, CompressionUtil.CodecType.NO_COMPRESSION);
+        writer.start();
+    }
+
+    /**
+     * Creates (or truncates) {@code path} and writes the schema and dictionaries.
+     *
+     * @param withRun whether rows carry a replay {@code run} column
+     */
+    public static TraceWriter create(Path path, TraceHeader header, Compression compression, boolean withRun)
+            throws IOException {
+        try {
+            return new TraceWriter(path, header, compression, withRun);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("cannot create trace " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Creates a trace without a run column. */
+    public static TraceWriter create(Path path, TraceHeader header, Compression compression) throws IOException {
+        return create(path, header, compression, false);
+    }
+
+    /** The file being written. */
+    public Path path() {
+        return path;
+    }
+
+    /**
+     * Appends one row; writes the batch out when it is full.
+     *
+     * @throws IllegalArgumentException if the row's region is not in the header
+     */
+    public void append(TraceEvent e) throws IOException {
+        if (e.region < 0 || e.region >= regionBackend.length) {
+            throw new IllegalArgumentException("row " + e.seq + " names region " + e.region + " but the trace has "
+                    + regionBackend.length + " regions");
+        }
+        int i = rows;
+        c.seq.set(i, e.seq);
+        c.kind.set(i, (byte) e.kind.ordinal());
+        c.region.set(i, e.region);
+        c.offset.set(i, e.offset);
+        c.address.set(i, e.address);
+        c.flags.set(i, e.flags);
+        c.tid.set(i, e.tid);
+        c.backend.set(i, regionBackend[e.region]);
+        c.pageSize.set(i, regionPageSize[e.region]);
+        c.ioctl.set(i, (byte) e.ioctl.ordinal());
+        c.resolveOffset.set(i, e.resolveOffset);
+        c.resolveLength.set(i, e.resolveLength);
+        c.result.set(i, e.result);
+        setTime(c.tFault, i, e.tFault);
+        setTime(c.tRead, i, e.tRead);
+        setTime(c.tResolveStart, i, e.tResolveStart);
+        setTime(c.tResolveEnd, i, e.tResolveEnd);
+        setTime(c.tWake, i, e.tWake);
+        if (c.run != null) {
+            c.run.set(i, e.run);
+        }
+        rows = i + 1;
+        if (rows == TraceSchema.BATCH_ROWS) {
+            flush();
+        }
+    }
+
+    private static void setTime(BigIntVector v, int i, long t) {
+        if (t == TraceEvent.UNKNOWN) {
+            v.setNull(i);
+        } else {
+            v.set(i, t);
+        }
+    }
+
+    /** Writes the rows appended since the last flush as one batch (nothing if there are none). */
+    public void flush() throws IOException {
+        if (rows == 0) {
+            return;
+        }
+        root.setRowCount(rows);
+        writer.writeBatch();
+        total += rows;
+        rows = 0;
+        for (var v : root.getFieldVectors()) {
+            v.reset();
+        }
+    }
+
+    /** Rows appended so far, flushed or not. */
+    public long rowsAppended() {
+        return total + rows;
+    }
+
+    /** Rows already in the file. */
+    public long rowsFlushed() {
+        return total;
+    }
+
+    /** Sets a footer metadata key, written at {@link #close}. */
+    public void putFooter(String key, String value) {
+        footer.put(key, value);
+    }
+
+    /** Flushes, writes the footer and closes the file. Idempotent. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            flush();
+            footer.put(FOOTER_EVENTS, Long.toString(total));
+            writer.end();
+        } finally {
+            writer.close();
+            channel.close();
+            root.close();
+            for (long id : dictionaries.getDictionaryIds()) {
+                dictionaries.lookup(id).getVector().close();
+            }
+            allocator.close();
+        }
+    }
+}
