@@ -1,0 +1,92 @@
+package dev.faultline.cli;
+
+import dev.faultline.core.FaultlineVersion;
+import dev.faultline.core.abi.KernelException;
+import dev.faultline.core.trace.TraceFormatException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+
+/**
+ * The {@code faultline} command: parses the command line and runs one subcommand.
+ *
+ * <p>Exit status: 0 on success, 1 when the work failed (a one-line {@code faultline CMD: ...}
+ * on stderr says what was attempted and why), 2 for a usage error. Set {@code FAULTLINE_DEBUG=1}
+ * to get the stack trace as well.
+ */
+@Command(name = "faultline", mixinStandardHelpOptions = true, versionProvider = Faultline.Version.class,
+        sortOptions = false, usageHelpAutoWidth = true,
+        description = {
+            "Capture, replay and chart Linux userfaultfd fault traces.",
+            "",
+            "  probe     what this kernel's userfaultfd can do, per memory type (proven by real faults)",
+            "  inspect   what a trace or results file holds",
+            "",
+            "Run 'faultline COMMAND --help' for a command's options."},
+        subcommands = {ProbeCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
+public final class Faultline implements Runnable {
+    /** Exit status when the work failed. */
+    public static final int EXIT_FAILED = 1;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command");
+    }
+
+    /** The command line with its error handling, for main and tests. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Faultline());
+        cl.setExecutionExceptionHandler(Faultline::failed);
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    private static int failed(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+        PrintWriter err = cl.getErr();
+        err.println(cl.getCommandSpec().qualifiedName() + ": " + oneLine(e));
+        if (System.getenv("FAULTLINE_DEBUG") != null) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return EXIT_FAILED;
+    }
+
+    /** The one line a user sees for a failure: what was attempted and why, without a stack trace. */
+    static String oneLine(Throwable e) {
+        if (e instanceof UncheckedIOException u) {
+            e = u.getCause();
+        }
+        String m = switch (e) {
+            case NoSuchFileException f -> "no such file: " + f.getFile();
+            case AccessDeniedException f -> "permission denied: " + f.getFile();
+            case FileAlreadyExistsException f -> "already exists: " + f.getFile();
+            case KernelException k -> k.getMessage();
+            case TraceFormatException t -> t.getMessage();
+            case IOException io when io.getMessage() != null -> io.getMessage();
+            default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        };
+        return m.lines().findFirst().orElse(m);
+    }
+
+    /** {@code --version}: the build's version, the JVM and the kernel. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"faultline " + FaultlineVersion.get(),
+                "java " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + ")",
+                "linux " + System.getProperty("os.version")};
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package dev.faultline.cli;
+
+import dev.faultline.core.abi.Errno;
+import dev.faultline.core.abi.UffdAbi;
+import dev.faultline.core.trace.EventKind;
+import dev.faultline.core.trace.RegionInfo;
+import dev.faultline.core.trace.TraceEvent;
+import dev.faultline.core.trace.TraceHeader;
+import dev.faultline.core.trace.TraceReader;
+import dev.faultline.core.uffd.ResolveIoctl;
+import dev.faultline.core.uffd.UffdFeature;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code faultline inspect FILE}: a trace's or results file's metadata, regions, row counts by
+ * kind, ioctl and backend, and its first rows. Reads the file batch by batch.
+ */
+@Command(name = "inspect", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        description = {
+            "Show what a trace (or replay results) file holds: who wrote it, on which kernel, its regions, how many "
+                + "rows of each kind, ioctl and backend, and the first rows with their latency split into queue "
+                + "(fault to read), service (read to ioctl end) and wake (ioctl end to the faulting thread running).",
+            "",
+            "A file whose writer died before finishing is read up to its last complete batch, and inspect says so.",
+            "",
+            "Example:",
+            "  faultline inspect traces/sequential-shmem.arrow --rows 5"})
+final class InspectCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "FILE", description = "A trace/1 Arrow file.")
+    Path file;
+
+    @Option(names = "--rows", paramLabel = "N", description = "How many first rows to print (default: ${DEFAULT-VALUE}).")
+    int rows = 10;
+
+    @Override
+    public Integer call() throws IOException {
+        try (TraceReader r = TraceReader.open(file)) {
+            print(r, Files.size(file), spec.commandLine().getOut());
+            spec.commandLine().getOut().flush();
+        }
+        return 0;
+    }
+
+    private void print(TraceReader r, long fileSize, PrintWriter out) throws IOException {
+        long[] byKind = new long[EventKind.values().length];
+        long[] byIoctl = new long[ResolveIoctl.values().length];
+        Map<String, Long> byBackend = new TreeMap<>();
+        List<String> first = new ArrayList<>();
+        TraceEvent e = new TraceEvent();
+        long tMin = Long.MAX_VALUE;
+        long tMax = Long.MIN_VALUE;
+        while (r.nextBatch()) {
+            for (int i = 0; i < r.batchRows(); i++) {
+                r.read(i, e);
+                byKind[e.kind.ordinal()]++;
+                byIoctl[e.ioctl.ordinal()]++;
+                byBackend.merge(r.backend(i) + " " + Units.pageSize(r.pageSize(i)), 1L, Long::sum);
+                long earliest = e.tFault != TraceEvent.UNKNOWN ? e.tFault : e.tRead != TraceEvent.UNKNOWN ? e.tRead : e.tResolveStart;
+                long latest = e.tWake != TraceEvent.UNKNOWN ? e.tWake : e.tResolveEnd;
+                if (earliest != TraceEvent.UNKNOWN) {
+                    tMin = Math.min(tMin, earliest);
+                }
+                if (latest != TraceEvent.UNKNOWN) {
+                    tMax = Math.max(tMax, latest);
+                }
+                if (first.size() < rows) {
+                    first.add(row(e));
+                }
+            }
+        }
+        TraceHeader h = r.header();
+        long total = r.rowsRead();
+        out.printf(Locale.ROOT, "file        %s (%s, %d rows, %s)%n", file, Units.bytes(fileSize), total,
+                r.recovered() ? "RECOVERED: the writer did not finish" : "complete");
+        if (r.recovered()) {
+            out.println("recovery    " + r.recoveryNote());
+        }
+        out.println("written by  faultline " + h.version() + ", source " + h.source()
+                + (h.command() == null ? "" : ": " + h.command()));
+        out.println("kernel      " + h.kernel() + " on " + h.host() + ", started " + h.startedAt());
+        out.println("uffd        features 0x" + Long.toHexString(h.features()) + " "
+                + String.join(" ", UffdFeature.names(h.features())));
+        h.extra().forEach((k, v) -> out.println(String.format(Locale.ROOT, "%-11s %s", k, v)));
+        if (!r.footer().isEmpty()) {
+            StringBuilder f = new StringBuilder();
+            r.footer().forEach((k, v) -> f.append(k).append('=').append(v).append("  "));
+            out.println("footer      " + f.toString().strip());
+        }
+        out.println();
+        out.println("regions");
+        out.printf(Locale.ROOT, "  %-3s %-16s %-12s %-5s %-11s %-14s %s%n", "id", "name", "backend", "page", "length", "modes", "base");
+        for (RegionInfo g : h.regions()) {
+            out.printf(Locale.ROOT, "  %-3d %-16s %-12s %-5s %-11s %-14s 0x%x%n", g.id(), g.name(), g.backend(),
+                    Units.pageSize(g.pageSize()), Units.bytes(g.length()), g.modes(), g.base());
+        }
+        out.println();
+        out.println("rows by kind     " + counts(EventKind.values(), byKind));
+        out.println("rows by ioctl    " + counts(ResolveIoctl.values(), byIoctl));
+        StringBuilder b = new StringBuilder();
+        byBackend.forEach((k, v) -> b.append(k).append(' ').append(v).append("  "));
+        out.println("rows by backend  " + (b.isEmpty() ? "-" : b.toString().strip()));
+        if (tMin <= tMax) {
+            out.println("time span        " + Units.nanos(tMax - tMin));
+        }
+        if (!first.isEmpty()) {
+            out.println();
+            out.println("first " + first.size() + " rows");
+            out.printf(Locale.ROOT, "  %-8s %-9s %-3s %-12s %-11s %-8s %-12s %-9s %-7s %-9s %-9s %s%n", "seq", "kind",
+                    "reg", "offset", "flags", "tid", "ioctl", "length", "result", "queue", "service", "wake");
+            first.forEach(out::println);
+        }
+    }
+
+    private static String counts(Enum<?>[] names, long[] counts) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] > 0) {
+                sb.append(names[i].name()).append(' ').append(counts[i]).append("  ");
+            }
+        }
+        return sb.isEmpty() ? "-" : sb.toString().strip();
+    }
+
+    private static String row(TraceEvent e) {
+        return String.format(Locale.ROOT, "  %-8d %-9s %-3d 0x%-10x %-11s %-8d %-12s %-9s %-7s %-9s %-9s %s", e.seq, e.kind,
+                e.region, e.offset, flagNames(e.flags), e.tid, e.ioctl, e.resolveLength == 0 ? "-" : Units.bytes(e.resolveLength),
+                e.result == 0 ? "ok" : Errno.name(e.result), span(e.tFault, e.tRead), span(e.tRead, e.tResolveEnd),
+                span(e.tResolveEnd, e.tWake));
+    }
+
+    private static String span(long from, long to) {
+        return from == TraceEvent.UNKNOWN || to == TraceEvent.UNKNOWN ? "-" : Units.nanos(to - from);
+    }
+
+    static String flagNames(int flags) {
+        if (flags == 0) {
+            return "READ";
+        }
+        List<String> n = new ArrayList<>();
+        if ((flags & UffdAbi.UFFD_PAGEFAULT_FLAG_WRITE) != 0) {
+            n.add("WRITE");
+        }
+        if ((flags & UffdAbi.UFFD_PAGEFAULT_FLAG_WP) != 0) {
+            n.add("WP");
+        }
+        if ((flags & UffdAbi.UFFD_PAGEFAULT_FLAG_MINOR) != 0) {
+            n.add("MINOR");
+        }
+        int rest = flags & ~(int) (UffdAbi.UFFD_PAGEFAULT_FLAG_WRITE | UffdAbi.UFFD_PAGEFAULT_FLAG_WP
+                | UffdAbi.UFFD_PAGEFAULT_FLAG_MINOR);
+        if (rest != 0) {
+            n.add("0x" + Integer.toHexString(rest));
+        }
+        return String.join("|", n);
+    }
+}

@@ -1,0 +1,52 @@
+package dev.faultline.cli;
+
+import java.util.Locale;
+
+/** Human formatting of sizes and durations for terminal output (binary units, three significant digits). */
+final class Units {
+    private Units() {
+    }
+
+    /** {@code 4096 -> "4K"}, {@code 2097152 -> "2M"}, {@code 1073741824 -> "1G"}: page sizes. */
+    static String pageSize(long bytes) {
+        if (bytes >= 1L << 30 && bytes % (1L << 30) == 0) {
+            return (bytes >> 30) + "G";
+        }
+        if (bytes >= 1L << 20 && bytes % (1L << 20) == 0) {
+            return (bytes >> 20) + "M";
+        }
+        if (bytes >= 1L << 10 && bytes % (1L << 10) == 0) {
+            return (bytes >> 10) + "K";
+        }
+        return bytes + "B";
+    }
+
+    /** {@code 1536 -> "1.50 KiB"}: file and region sizes. */
+    static String bytes(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String[] unit = {"KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = -1;
+        while (v >= 1024 && u < unit.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(Locale.ROOT, "%.3g %s", v, unit[u]);
+    }
+
+    /** Nanoseconds as {@code 850ns}, {@code 12.3us}, {@code 4.56ms}, {@code 1.23s}. */
+    static String nanos(long ns) {
+        if (ns < 1_000) {
+            return ns + "ns";
+        }
+        if (ns < 1_000_000) {
+            return String.format(Locale.ROOT, "%.3gus", ns / 1e3);
+        }
+        if (ns < 1_000_000_000) {
+            return String.format(Locale.ROOT, "%.3gms", ns / 1e6);
+        }
+        return String.format(Locale.ROOT, "%.3gs", ns / 1e9);
+    }
+}
