@@ -283,8 +283,9 @@ public final class Libc {
      *
      * <p>Not glibc's fork(): that one holds every malloc lock across the system call, and with
      * UFFD_FEATURE_EVENT_FORK the system call waits until a handler thread reads the FORK event —
-     * a handler that mallocs (as the JVM does) would then deadlock the process. The child of a JVM
-     * may run only already-linked downcalls such as {@link #exit} and must not allocate.
+     * a handler that mallocs (as the JVM does) would then deadlock the process. The child is a copy
+     * of one thread with no JVM behind it: it may stop for good on its way back from the downcall
+     * (a safepoint or lock pending at the fork), so the parent must be ready to SIGKILL and reap it.
      */
     public static int fork() {
         return (int) syscall(SYS_fork, 0);

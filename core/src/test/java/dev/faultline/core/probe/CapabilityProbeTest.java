@@ -30,6 +30,13 @@ class CapabilityProbeTest {
             System.err.println("SKIPPED hugetlb2m probe cells: no free 2M huge pages ("
                     + HugePages.reserveHint(Backend.HUGETLB_2M.pageSize(), 64) + ")");
         }
+        boolean gig = HugePages.free(Backend.HUGETLB_1G.pageSize()) >= 1;
+        if (gig) {
+            backends.add(Backend.HUGETLB_1G);
+        } else {
+            System.err.println("SKIPPED hugetlb1g probe cells: no free 1G huge pages ("
+                    + HugePages.reserveHint(Backend.HUGETLB_1G.pageSize(), 2) + ")");
+        }
         List<String> progress = new ArrayList<>();
         ProbeReport r = new CapabilityProbe().run(backends, progress::add);
         assertEquals(backends.stream().map(Backend::label).toList(), progress);
@@ -53,6 +60,12 @@ class CapabilityProbeTest {
             assertEquals("EINVAL", z.errno(), "no ZEROPAGE on hugetlb");
             assertTrue(cell(r, Backend.HUGETLB_2M, RegisterMode.MISSING, ResolveIoctl.COPY).supported());
             assertTrue(cell(r, Backend.HUGETLB_2M, RegisterMode.MINOR, ResolveIoctl.CONTINUE).supported());
+        }
+        if (gig) {
+            assertEquals("EINVAL", cell(r, Backend.HUGETLB_1G, RegisterMode.MISSING, ResolveIoctl.ZEROPAGE).errno());
+            assertTrue(cell(r, Backend.HUGETLB_1G, RegisterMode.MISSING, ResolveIoctl.COPY).supported());
+            assertTrue(cell(r, Backend.HUGETLB_1G, RegisterMode.MINOR, ResolveIoctl.CONTINUE).supported());
+            assertTrue(cell(r, Backend.HUGETLB_1G, RegisterMode.WP, ResolveIoctl.WRITEPROTECT).supported());
         }
         for (ProbeCell c : r.cells()) {
             if (c.supported()) {

@@ -1,0 +1,34 @@
+# Sourced by ./faultline and ./run-tests: finds a JDK >= 22 and sets the JVM flags the project needs.
+# Sets FAULTLINE_JAVA_HOME, or prints one line saying what to install and returns 1.
+
+FAULTLINE_MIN_JAVA=22
+FAULTLINE_JVM_FLAGS="--enable-native-access=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
+
+# The feature release of the JDK at $1 (e.g. 25), or nothing if it has no java/javac.
+faultline_jdk_release() {
+    [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 0
+    "$1/bin/java" -XshowSettings:properties -version 2>&1 |
+        sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
+}
+
+faultline_find_jdk() {
+    local candidate release best="" best_release=0 seen=""
+    for candidate in "${JAVA_HOME:-}" ${FAULTLINE_JDK_DIRS:-/usr/lib/jvm/*}; do  # FAULTLINE_JDK_DIRS: for tests
+        [ -n "$candidate" ] && [ -d "$candidate" ] || continue
+        case "$seen " in *" $candidate="*) continue ;; esac   # JAVA_HOME is also under /usr/lib/jvm
+        release=$(faultline_jdk_release "$candidate")
+        [ -n "$release" ] || continue
+        seen="$seen ${candidate}=${release}"
+        if [ "$candidate" = "${JAVA_HOME:-}" ] && [ "$release" -ge "$FAULTLINE_MIN_JAVA" ]; then
+            best=$candidate; best_release=$release; break   # JAVA_HOME wins when it is new enough
+        fi
+        if [ "$release" -ge "$FAULTLINE_MIN_JAVA" ] && [ "$release" -gt "$best_release" ]; then
+            best=$candidate; best_release=$release
+        fi
+    done
+    if [ -z "$best" ]; then
+        echo "faultline: needs a JDK $FAULTLINE_MIN_JAVA or newer (found:${seen:- none}); install one (e.g. Temurin 25 under /usr/lib/jvm) or point JAVA_HOME at it" >&2
+        return 1
+    fi
+    FAULTLINE_JAVA_HOME=$best
+}
