@@ -26,10 +26,11 @@ import java.nio.file.NoSuchFileException;
             "Capture, replay and chart Linux userfaultfd fault traces.",
             "",
             "  probe     what this kernel's userfaultfd can do, per memory type (proven by real faults)",
+            "  record    run a workload under Faultline's recording handler and write its trace",
             "  inspect   what a trace or results file holds",
             "",
             "Run 'faultline COMMAND --help' for a command's options."},
-        subcommands = {ProbeCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProbeCommand.class, RecordCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Faultline implements Runnable {
     /** Exit status when the work failed. */
     public static final int EXIT_FAILED = 1;
@@ -74,6 +75,7 @@ public final class Faultline implements Runnable {
             case FileAlreadyExistsException f -> "already exists: " + f.getFile();
             case KernelException k -> k.getMessage();
             case TraceFormatException t -> t.getMessage();
+            case dev.faultline.collector.workload.WorkloadException w -> w.getMessage();
             case IOException io when io.getMessage() != null -> io.getMessage();
             default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
         };

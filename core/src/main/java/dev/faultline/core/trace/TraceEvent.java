@@ -95,6 +95,12 @@ public final class TraceEvent {
     @Override
     public String toString() {
         return "seq=" + seq + " " + kind + " region=" + region + " offset=0x" + Long.toHexString(offset)
-                + " flags=" + flags + " tid=" + tid + " " + ioctl + " result=" + result;
+                + " flags=" + flags + " tid=" + tid + " " + ioctl + " result=" + result
+                + " t_fault=" + time(tFault) + " t_read=" + time(tRead) + " t_resolve=" + time(tResolveStart)
+                + ".." + time(tResolveEnd) + " t_wake=" + time(tWake);
+    }
+
+    private static String time(long t) {
+        return t == UNKNOWN ? "null" : Long.toString(t);
     }
 }

@@ -54,7 +54,7 @@ public record TraceHeader(String version, String kernel, String host, long featu
 
     public TraceHeader {
         regions = List.copyOf(regions);
-        extra = Map.copyOf(extra);
+        extra = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(extra)); // keeps the order written
         for (int i = 0; i < regions.size(); i++) {
             if (regions.get(i).id() != i) {
                 throw new IllegalArgumentException("region " + i + " has id " + regions.get(i).id());

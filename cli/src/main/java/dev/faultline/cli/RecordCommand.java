@@ -1,0 +1,211 @@
+package dev.faultline.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.faultline.collector.handler.WaitStrategy;
+import dev.faultline.collector.workload.RecordingSummary;
+import dev.faultline.collector.workload.TouchKind;
+import dev.faultline.collector.workload.WorkloadKind;
+import dev.faultline.collector.workload.WorkloadRunner;
+import dev.faultline.collector.workload.WorkloadSpec;
+import dev.faultline.core.region.Backend;
+import dev.faultline.core.trace.Compression;
+import dev.faultline.core.uffd.ResolveIoctl;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code faultline record}: runs a built-in workload under the recording Java handler and writes
+ * its trace, with progress on stderr and a one-screen summary at the end.
+ */
+@Command(name = "record", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        description = {
+            "Record a fault trace: run a built-in workload under Faultline's own userfaultfd handler and write "
+                + "every fault and every resolving ioctl, with its timings, to a trace file.",
+            "",
+            "The faulting threads are ours, so each fault is timed from both sides: t_fault and t_wake in the "
+                + "thread that touched the page, t_read and the ioctl's start and end in the handler. The summary's "
+                + "latency is t_wake - t_fault. The trace is flushed at least every half second; a recording that is "
+                + "killed leaves a file that 'faultline inspect' reads up to the last flush. Ctrl-C stops the "
+                + "workload early and finishes the file.",
+            "",
+            "Examples:",
+            "  faultline record --workload random --backend shmem --pages 100000 -o t.arrow",
+            "  faultline record --workload sequential --backend hugetlb2m --pages 32 --resolve continue",
+            "  faultline record --workload restore --image vm.mem --pages 262144 --threads 4",
+            "  faultline record --workload zipf --resolve wp --backend anon --wait poll"})
+final class RecordCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--workload", paramLabel = "NAME", description = "sequential, random, strided, zipf or restore (default: ${DEFAULT-VALUE}).")
+    String workload = "sequential";
+
+    @Option(names = "--backend", paramLabel = "NAME", converter = BackendConverter.class,
+            description = "anon, shmem, hugetlb2m or hugetlb1g (default: shmem).")
+    Backend backend = Backend.SHMEM;
+
+    @Option(names = "--resolve", paramLabel = "OP", description = "How faults are resolved: copy, zeropage, continue, wp, move or poison (default: ${DEFAULT-VALUE}).")
+    String resolve = "copy";
+
+    @Option(names = "--pages", paramLabel = "N", description = "Pages in the region (default: ${DEFAULT-VALUE}).")
+    int pages = 10_000;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Faulting threads (default: 1; restore: 4). Each owns its pages.")
+    Integer threads;
+
+    @Option(names = "--handler-threads", paramLabel = "N", description = "Handler threads reading the uffd (default: ${DEFAULT-VALUE}).")
+    int handlerThreads = 1;
+
+    @Option(names = "--touch", paramLabel = "HOW", description = "read, write or kernel (default: write; kernel for poison).")
+    String touch;
+
+    @Option(names = "--wait", paramLabel = "HOW", description = "How handler threads wait: spin (lowest latency, a busy core) or poll (default: ${DEFAULT-VALUE}).")
+    String waitStrategy = "spin";
+
+    @Option(names = "--compression", paramLabel = "CODEC", description = "zstd or none (none for Arrow readers without codecs; default: ${DEFAULT-VALUE}).")
+    String compression = "zstd";
+
+    @Option(names = "--rate", paramLabel = "N", description = "Touches per second, all threads together (default: as fast as the kernel allows).")
+    long rate;
+
+    @Option(names = "--stride", paramLabel = "N", description = "Pages between touches of the strided workload (default: ${DEFAULT-VALUE}).")
+    int stride = 16;
+
+    @Option(names = "--image", paramLabel = "FILE", description = "Serve page content from this file (a memory image) instead of a byte pattern.")
+    Path image;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Seed of the random orders (default: ${DEFAULT-VALUE}).")
+    long seed = 1;
+
+    @Option(names = "--ring", paramLabel = "ROWS", description = "Rows each handler thread may queue for the writer before it drops (default: ${DEFAULT-VALUE}).")
+    int ring = WorkloadSpec.DEFAULT_RING;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "The trace to write (default: faultline-WORKLOAD-BACKEND-OP.arrow here). An existing file is kept as FILE.old.")
+    Path output;
+
+    @Option(names = "--no-trace", description = "Run the handler with recording off (to measure what recording costs).")
+    boolean noTrace;
+
+    @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        ResolveIoctl op = Options.resolveOp(resolve);
+        TouchKind touchKind = touch == null ? WorkloadSpec.defaultTouch(op) : Options.parse(TouchKind.class, touch, "--touch");
+        WorkloadKind kind = Options.parse(WorkloadKind.class, workload, "--workload");
+        WorkloadSpec ws = new WorkloadSpec(kind, backend, op, pages,
+                threads != null ? threads : kind == WorkloadKind.RESTORE ? 4 : 1, touchKind,
+                Options.parse(WaitStrategy.class, waitStrategy, "--wait"), handlerThreads,
+                Options.parse(Compression.class, compression, "--compression"), seed, rate, stride, image, ring);
+        ws.validate();
+        Path out = noTrace ? null : output != null ? output
+                : Path.of(String.format(Locale.ROOT, "faultline-%s-%s-%s.arrow", kind.label(), backend.label(), resolve));
+        PrintWriter err = spec.commandLine().getErr();
+        WorkloadRunner runner = new WorkloadRunner(ws);
+        runner.check(); // refuse before touching any file
+        if (out != null && Files.exists(out)) {
+            Path old = out.resolveSibling(out.getFileName() + ".old");
+            Files.move(out, old, StandardCopyOption.REPLACE_EXISTING);
+            err.println("faultline record: kept the previous " + out + " as " + old);
+        }
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            runner.stop();
+            try {
+                finished.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "faultline-record-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        ProgressLine line = new ProgressLine(err);
+        RecordingSummary s;
+        try {
+            s = runner.run(out, "faultline " + String.join(" ", spec.commandLine().getParseResult().originalArgs()),
+                    p -> line.show(String.format(Locale.ROOT, "%3.0f%%  %,d of %,d touches  %,d faults  %,.0f faults/s  %,d rows in the file",
+                            100.0 * p.touched() / Math.max(1, p.touches()), p.touched(), p.touches(), p.faults(),
+                            p.faults() * 1e9 / Math.max(1, p.nanos()), p.flushed())));
+        } finally {
+            line.clear();
+            finished.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it waited for us
+            }
+        }
+        if (s.lost() > 0) {
+            err.printf(Locale.ROOT, "faultline record: %,d events were dropped because the writer fell behind "
+                    + "(counted in the footer as lost_events); a larger --ring keeps them%n", s.lost());
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        if (json) {
+            o.println(new ObjectMapper().writeValueAsString(toJson(ws, s)));
+        } else {
+            printSummary(ws, s, o);
+        }
+        o.flush();
+        err.flush();
+        return 0;
+    }
+
+    private static Map<String, Object> toJson(WorkloadSpec ws, RecordingSummary s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("file", s.file() == null ? null : s.file().toString());
+        m.put("workload", ws.kind().label());
+        m.put("backend", ws.backend().label());
+        m.put("resolve", ws.resolve().name());
+        m.put("wait", ws.waitStrategy().label());
+        m.put("page_size", ws.backend().pageSize());
+        m.put("faults", s.faults());
+        m.put("touches", s.touches());
+        m.put("events", s.events());
+        m.put("lost_events", s.lost());
+        m.put("file_bytes", s.fileBytes());
+        m.put("duration_ns", s.touchNanos());
+        m.put("faults_per_s", Math.round(s.faultsPerSecond()));
+        Histogram h = s.latency();
+        m.put("p50_ns", h.getValueAtPercentile(50));
+        m.put("p90_ns", h.getValueAtPercentile(90));
+        m.put("p99_ns", h.getValueAtPercentile(99));
+        m.put("max_ns", h.getMaxValue());
+        m.put("stopped_early", s.stopped());
+        return m;
+    }
+
+    private static void printSummary(WorkloadSpec ws, RecordingSummary s, PrintWriter o) {
+        if (s.file() != null) {
+            o.printf(Locale.ROOT, "recorded %s (%s, %s)%s%n", s.file(), Units.bytes(s.fileBytes()),
+                    ws.compression().name().toLowerCase(Locale.ROOT), s.stopped() ? " — stopped early" : "");
+        } else {
+            o.println("ran with recording off" + (s.stopped() ? " — stopped early" : ""));
+        }
+        o.printf(Locale.ROOT, "  workload  %s on %s %s pages × %,d, %d faulting + %d handler thread(s), %s, wait %s%n",
+                ws.kind().label(), ws.backend().label(), Units.pageSize(ws.backend().pageSize()), ws.pages(), ws.threads(),
+                ws.handlerThreads(), ws.resolve(), ws.waitStrategy().label());
+        o.printf(Locale.ROOT, "  events    %,d rows, %,d faults from %,d touches, %,d lost%n", s.events(), s.faults(), s.touches(), s.lost());
+        o.printf(Locale.ROOT, "  speed     %,.0f faults/s over %s%n", s.faultsPerSecond(), Units.nanos(s.touchNanos()));
+        Histogram h = s.latency();
+        if (h.getTotalCount() > 0) {
+            o.printf(Locale.ROOT, "  latency   p50 %s  p90 %s  p99 %s  max %s  (t_wake - t_fault in the faulting thread)%n",
+                    Units.nanos(h.getValueAtPercentile(50)), Units.nanos(h.getValueAtPercentile(90)),
+                    Units.nanos(h.getValueAtPercentile(99)), Units.nanos(h.getMaxValue()));
+        }
+    }
+}

@@ -1,0 +1,180 @@
+package dev.faultline.collector.record;
+
+import dev.faultline.core.trace.Compression;
+import dev.faultline.core.trace.EventKind;
+import dev.faultline.core.trace.TraceEvent;
+import dev.faultline.core.trace.TraceHeader;
+import dev.faultline.core.trace.TraceWriter;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The writer side of recording: a thread that drains the handler threads' {@link RecordRing}s
+ * into a trace file, joining each fault row with the faulting thread's timings from the region's
+ * {@link TouchClock} where one exists.
+ *
+ * <p>Invariants: handler threads never wait for this thread (a full ring drops and counts); rows
+ * are flushed to the file at least every {@link #FLUSH_NANOS}, so a recorder killed with SIGKILL
+ * leaves a file that yields every row up to the last flush; {@link #close} drains every ring,
+ * writes the footer ({@code events}, {@code lost_events}, {@code duration_ns}) and closes the file.
+ * A fault row whose toucher timing has not arrived yet is held back (its ring stops draining) until
+ * the timing arrives, {@link #HOLD_NANOS} pass, or the touchers are {@link #touchersDone done}.
+ */
+public final class TraceRecorder implements AutoCloseable {
+    /** Flush period: rows are in the file at most this long after they were handed over. */
+    public static final long FLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** How long the writer sleeps when the rings are empty: rarely, so it steals little CPU from the handler. */
+    static final long IDLE_PARK_NANOS = Long.getLong("faultline.writer.parkMicros", 20_000) * 1000;
+    /** How long a fault row waits for its toucher's timing before it is written without. */
+    static final long HOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    /** Footer key: rows dropped because a ring was full. */
+    public static final String FOOTER_LOST = "lost_events";
+    /** Footer key: nanoseconds from start to close. */
+    public static final String FOOTER_DURATION = "duration_ns";
+
+    private final TraceWriter writer;
+    private final RecordRing[] rings;
+    private final TouchClock[] clocks;
+    private final Thread thread;
+    private final long started = System.nanoTime();
+    private volatile boolean stopping;
+    private volatile boolean touchersDone;
+    private volatile long written;
+    private volatile long flushed;
+    private volatile Throwable failure;
+    private boolean closed;
+
+    /**
+     * Creates the file and starts the writer thread.
+     *
+     * @param rings   one ring per handler thread
+     * @param clocks  per region id, the faulting side's timings, or null where the faults are not ours
+     */
+    public TraceRecorder(Path file, TraceHeader header, Compression compression, List<RecordRing> rings,
+                         TouchClock[] clocks) throws IOException {
+        this.writer = TraceWriter.create(file, header, compression);
+        this.rings = rings.toArray(RecordRing[]::new);
+        this.clocks = clocks.clone();
+        this.thread = Thread.ofPlatform().name("faultline-trace-writer").daemon().start(this::run);
+    }
+
+    /** Tells the writer that no more toucher timings will arrive: rows still waiting go out without. */
+    public void touchersDone() {
+        touchersDone = true;
+    }
+
+    /** Rows written to the file so far (flushed or in the open batch). */
+    public long written() {
+        return written;
+    }
+
+    /** Rows in the file so far: what a reader would recover if the process died now. */
+    public long flushed() {
+        return flushed;
+    }
+
+    /** Rows dropped so far because a ring was full. */
+    public long lost() {
+        long n = 0;
+        for (RecordRing r : rings) {
+            n += r.dropped();
+        }
+        return n;
+    }
+
+    private void run() {
+        TraceEvent e = new TraceEvent();
+        long lastFlush = System.nanoTime();
+        try {
+            while (true) {
+                boolean last = stopping;
+                int moved = drain(e, last);
+                long now = System.nanoTime();
+                if (now - lastFlush >= FLUSH_NANOS || last) {
+                    writer.flush();
+                    lastFlush = now;
+                    flushed = writer.rowsFlushed();
+                }
+                if (last) {
+                    return;
+                }
+                if (moved == 0) {
+                    LockSupport.parkNanos(IDLE_PARK_NANOS);
+                }
+            }
+        } catch (Throwable t) {
+            failure = t;
+        }
+    }
+
+    /** Moves every row that is ready; with {@code all}, every row there is. */
+    private int drain(TraceEvent e, boolean all) throws IOException {
+        int moved = 0;
+        boolean waitForClocks = !all && !touchersDone;
+        for (RecordRing ring : rings) {
+            while (ring.peek(e)) {
+                if (e.kind == EventKind.PAGEFAULT && e.region >= 0 && e.region < clocks.length && clocks[e.region] != null) {
+                    TouchClock c = clocks[e.region];
+                    long wake = c.wake(e.offset);
+                    if (wake == 0 && waitForClocks && System.nanoTime() - e.tRead < HOLD_NANOS) {
+                        break; // the faulting thread has not reported yet; keep this ring's order
+                    }
+                    if (wake != 0) {
+                        e.tFault = c.fault(e.offset);
+                        e.tWake = wake;
+                    }
+                }
+                writer.append(e);
+                ring.advance();
+                moved++;
+            }
+        }
+        written = writer.rowsAppended();
+        return moved;
+    }
+
+    /**
+     * Drains everything, writes the footer and closes the file. Only the first call counts.
+     *
+     * @param footer extra footer keys and values, in pairs
+     * @throws IOException if writing failed at any point (the file then holds what was flushed)
+     */
+    public void close(String... footer) throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        stopping = true;
+        try {
+            thread.join();
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            if (failure == null) {
+                writer.putFooter(FOOTER_LOST, Long.toString(lost()));
+                writer.putFooter(FOOTER_DURATION, Long.toString(System.nanoTime() - started));
+                for (int i = 0; i + 1 < footer.length; i += 2) {
+                    writer.putFooter(footer[i], footer[i + 1]);
+                }
+            }
+        } finally {
+            writer.close();
+        }
+        if (failure != null) {
+            throw failure instanceof IOException io ? io
+                    : failure instanceof UncheckedIOException u ? u.getCause()
+                    : new IOException("writing " + writer.path() + " failed: " + failure.getMessage(), failure);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        close(new String[0]);
+    }
+}

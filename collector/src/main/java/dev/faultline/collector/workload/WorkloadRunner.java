@@ -1,0 +1,213 @@
+package dev.faultline.collector.workload;
+
+import dev.faultline.collector.handler.HandledRegion;
+import dev.faultline.collector.handler.PageSource;
+import dev.faultline.collector.handler.ResolvePolicy;
+import dev.faultline.collector.handler.UffdHandler;
+import dev.faultline.collector.record.TouchClock;
+import dev.faultline.collector.record.TraceRecorder;
+import dev.faultline.core.probe.CapabilityProbe;
+import dev.faultline.core.probe.ProbeCell;
+import dev.faultline.core.region.HugePages;
+import dev.faultline.core.region.Region;
+import dev.faultline.core.region.SystemMemory;
+import dev.faultline.core.trace.TraceHeader;
+import dev.faultline.core.uffd.RegisterMode;
+import dev.faultline.core.uffd.ResolveIoctl;
+import dev.faultline.core.uffd.Userfaultfd;
+import org.HdrHistogram.Histogram;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Runs one built-in workload under the recording handler: maps the region, registers it, starts
+ * the handler and the trace writer, lets the faulting threads touch their pages, then shuts
+ * everything down in the order that leaves no thread hung and the trace finished.
+ *
+ * <p>Before any memory is mapped the run is checked: the spec, free huge pages or available
+ * memory, and the kernel's answer for this backend × mode × ioctl (one probe cell, a real fault).
+ * {@link #stop} (e.g. from a Ctrl-C hook) ends the touches early; the trace is still finished.
+ */
+public final class WorkloadRunner {
+    /** One progress report: touches done, of how many, faults resolved, rows in the file, rows dropped, nanoseconds so far. */
+    public record Progress(long touched, long touches, long faults, long flushed, long lost, long nanos) {
+    }
+
+    private final WorkloadSpec spec;
+    private volatile boolean stop;
+    private boolean checked;
+
+    public WorkloadRunner(WorkloadSpec spec) {
+        this.spec = spec;
+    }
+
+    /**
+     * Checks, before anything is mapped or written, that the run can work here: the spec, free huge
+     * pages or available memory, and the kernel's answer for this backend × mode × ioctl (one probe
+     * cell, proven by a real fault). {@link #run} calls it if the caller has not.
+     *
+     * @throws WorkloadException saying in one line why not
+     */
+    public void check() {
+        spec.validate();
+        checkMemory();
+        RegisterMode mode = switch (spec.resolve()) {
+            case CONTINUE -> RegisterMode.MINOR;
+            case WRITEPROTECT -> RegisterMode.WP;
+            default -> RegisterMode.MISSING;
+        };
+        ProbeCell cell = new CapabilityProbe().probe(spec.backend(), mode, spec.resolve());
+        if (!cell.supported()) {
+            throw new WorkloadException(spec.backend().label() + " cannot resolve " + mode + " faults with "
+                    + spec.resolve() + " on this kernel: " + cell.detail() + " (faultline probe shows what can)");
+        }
+        checked = true;
+    }
+
+    /** Ends the touches early; {@link #run} then finishes the trace and returns. */
+    public void stop() {
+        stop = true;
+    }
+
+    /**
+     * Runs the workload.
+     *
+     * @param out      the trace to write, or null to run with recording off
+     * @param command  the command line, for the trace header
+     * @param progress called about once a second on the calling thread
+     * @throws WorkloadException if the run cannot start or the handler failed (the trace is finished either way)
+     */
+    public RecordingSummary run(Path out, String command, Consumer<Progress> progress) throws IOException {
+        if (!checked) {
+            check();
+        }
+        AccessPlan plan = AccessPlan.of(spec.kind(), spec.pages(), spec.threads(), spec.stride(), spec.seed());
+        long pageSize = spec.backend().pageSize();
+        try (PageSource source = spec.image() != null ? PageSource.image(spec.image(), pageSize)
+                : PageSource.pattern(pageSize, 0x5a);
+             ResolvePolicy policy = ResolvePolicy.of(spec.resolve(), source);
+             Region region = Region.map(spec.backend(), spec.length())) {
+            TouchClock clock = new TouchClock(spec.pages(), pageSize);
+            HandledRegion handled = new HandledRegion(0, spec.kind().label(), region, policy, clock);
+            List<HandledRegion> regions = List.of(handled);
+            Userfaultfd uffd = Userfaultfd.open(UffdHandler.features(regions));
+            UffdHandler handler;
+            try {
+                handler = new UffdHandler(uffd, regions, spec.handlerThreads(), spec.waitStrategy(), out == null ? 0 : spec.ringCapacity());
+            } catch (RuntimeException e) {
+                uffd.close();
+                throw e;
+            }
+            TraceRecorder recorder = null;
+            try {
+                if (out != null) {
+                    recorder = new TraceRecorder(out, header(command, uffd.features(), handled, policy, source),
+                            spec.compression(), handler.rings(), new TouchClock[] {clock});
+                }
+                return touch(plan, region, clock, handler, recorder, out, progress);
+            } finally {
+                handler.close(); // no-op if touch() closed it already
+                if (recorder != null) {
+                    recorder.touchersDone();
+                    recorder.close();
+                }
+            }
+        }
+    }
+
+    private RecordingSummary touch(AccessPlan plan, Region region, TouchClock clock, UffdHandler handler,
+                                   TraceRecorder recorder, Path out, Consumer<Progress> progress) throws IOException {
+        long interval = spec.rate() > 0 ? Math.max(1, spec.threads() * 1_000_000_000L / spec.rate()) : 0;
+        Toucher[] touchers = new Toucher[plan.threads()];
+        Thread[] threads = new Thread[plan.threads()];
+        for (int t = 0; t < touchers.length; t++) {
+            touchers[t] = new Toucher(region.address(), region.pageSize(), plan.pages(t), spec.touch(), clock, interval,
+                    () -> stop || handler.failure() != null);
+            threads[t] = Thread.ofPlatform().name("faultline-toucher-" + t).daemon().unstarted(touchers[t]);
+        }
+        long t0 = System.nanoTime();
+        for (Thread t : threads) {
+            t.start();
+        }
+        long touches = plan.touches();
+        for (Thread t : threads) {
+            while (true) {
+                try {
+                    t.join(1000);
+                } catch (InterruptedException e) {
+                    stop = true;
+                    continue;
+                }
+                if (!t.isAlive()) {
+                    break;
+                }
+                progress.accept(new Progress(touched(touchers), touches, handler.faults(),
+                        recorder == null ? 0 : recorder.flushed(), recorder == null ? 0 : recorder.lost(), System.nanoTime() - t0));
+            }
+        }
+        long t1 = System.nanoTime();
+        handler.close();
+        if (recorder != null) {
+            recorder.touchersDone();
+            recorder.close("faults", Long.toString(handler.faults()), "touches", Long.toString(touched(touchers)));
+        }
+        Throwable failure = handler.failure();
+        if (failure != null) {
+            throw new WorkloadException("the handler failed: " + failure.getMessage()
+                    + (out != null ? " (the trace up to then is in " + out + ")" : ""), failure);
+        }
+        Histogram latency = new Histogram(3);
+        for (int p = 0; p < clock.pages(); p++) {
+            long l = clock.latency(p);
+            if (l >= 0) {
+                latency.recordValue(Math.max(1, l));
+            }
+        }
+        return new RecordingSummary(out, handler.faults(), touched(touchers), recorder == null ? 0 : recorder.written(),
+                recorder == null ? 0 : recorder.lost(), out == null ? 0 : Files.size(out), t1 - t0, latency, stop);
+    }
+
+    private static long touched(Toucher[] touchers) {
+        long n = 0;
+        for (Toucher t : touchers) {
+            n += t.done();
+        }
+        return n;
+    }
+
+    private TraceHeader header(String command, long features, HandledRegion region, ResolvePolicy policy, PageSource source) {
+        return TraceHeader.now("in-process", command, features, List.of(region.info()))
+                .with("workload", spec.kind().label())
+                .with("resolve", policy.describe())
+                .with("touch", spec.touch().label())
+                .with("threads", Integer.toString(spec.threads()))
+                .with("handler_threads", Integer.toString(spec.handlerThreads()))
+                .with("wait", spec.waitStrategy().label())
+                .with("pages", Integer.toString(spec.pages()))
+                .with("seed", Long.toString(spec.seed()))
+                .with("rate", spec.rate() == 0 ? "full" : Long.toString(spec.rate()));
+    }
+
+    private void checkMemory() {
+        long page = spec.backend().pageSize();
+        if (spec.backend().isHugetlb()) {
+            long free = HugePages.free(page);
+            long need = spec.pages() + 1L; // +1 for the probe's page
+            if (free < need) {
+                throw new WorkloadException(spec.pages() + " " + spec.backend().label() + " pages (+1 for the probe) need "
+                        + need + " free huge pages, " + free + " are free; reserve them: " + HugePages.reserveHint(page, need));
+            }
+        } else {
+            long need = spec.length() * (spec.resolve() == ResolveIoctl.MOVE ? 2 : 1);
+            long available = SystemMemory.available();
+            if (need > available * 9 / 10) {
+                throw new WorkloadException(spec.pages() + " " + spec.backend().label() + " pages need "
+                        + (need >> 20) + " MiB; only " + (available >> 20) + " MiB are available");
+            }
+        }
+    }
+}

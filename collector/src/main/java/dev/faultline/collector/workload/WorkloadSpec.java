@@ -1,0 +1,73 @@
+package dev.faultline.collector.workload;
+
+import dev.faultline.collector.handler.WaitStrategy;
+import dev.faultline.core.region.Backend;
+import dev.faultline.core.trace.Compression;
+import dev.faultline.core.uffd.ResolveIoctl;
+
+import java.nio.file.Path;
+
+/**
+ * Everything a built-in workload run needs: the pattern, the memory, how faults are resolved,
+ * who touches, how the handler waits, and how the trace is written.
+ *
+ * @param rate         touches per second for all threads together, 0 for as fast as possible
+ * @param stride       pages between touches of the strided pattern
+ * @param image        a file to serve page content from (COPY, CONTINUE, WP, MOVE), or null for a byte pattern
+ * @param ringCapacity rows each handler thread may hand to the writer before it drops
+ */
+public record WorkloadSpec(WorkloadKind kind, Backend backend, ResolveIoctl resolve, int pages, int threads,
+                           TouchKind touch, WaitStrategy waitStrategy, int handlerThreads, Compression compression,
+                           long seed, long rate, int stride, Path image, int ringCapacity) {
+
+    /** Default ring: 64Ki rows (4 MiB) per handler thread, a second at 64k faults/s. */
+    public static final int DEFAULT_RING = 64 * 1024;
+
+    /** A sequential COPY run on shmem with defaults for everything else. */
+    public static WorkloadSpec defaults(WorkloadKind kind, Backend backend, ResolveIoctl resolve, int pages) {
+        return new WorkloadSpec(kind, backend, resolve, pages, kind == WorkloadKind.RESTORE ? 4 : 1,
+                defaultTouch(resolve), WaitStrategy.SPIN, 1, Compression.ZSTD, 1, 0, 16, null, DEFAULT_RING);
+    }
+
+    /** The touch a resolve op needs: writes for WP, kernel accesses for POISON, else writes (as the C floor does). */
+    public static TouchKind defaultTouch(ResolveIoctl resolve) {
+        return resolve == ResolveIoctl.POISON ? TouchKind.KERNEL : TouchKind.WRITE;
+    }
+
+    /**
+     * Checks what can be checked without the kernel.
+     *
+     * @throws WorkloadException saying what is wrong in one line
+     */
+    public void validate() {
+        if (resolve == ResolveIoctl.WAKE || resolve == ResolveIoctl.NONE) {
+            throw new WorkloadException(resolve + " does not resolve faults; use copy, zeropage, continue, wp, move or poison");
+        }
+        if (pages < 1) {
+            throw new WorkloadException("--pages must be at least 1, not " + pages);
+        }
+        if (threads < 1 || handlerThreads < 1) {
+            throw new WorkloadException("--threads and --handler-threads must be at least 1");
+        }
+        if (threads > pages) {
+            throw new WorkloadException(threads + " faulting threads cannot share " + pages + " pages: each needs pages of its own");
+        }
+        if (resolve == ResolveIoctl.WRITEPROTECT && touch != TouchKind.WRITE) {
+            throw new WorkloadException("wp faults come from writes: use --touch write");
+        }
+        if (resolve == ResolveIoctl.POISON && touch != TouchKind.KERNEL) {
+            throw new WorkloadException("a user-mode touch of a poisoned page is a SIGBUS: poison runs use --touch kernel");
+        }
+        if (rate < 0) {
+            throw new WorkloadException("--rate must not be negative");
+        }
+        if ((long) pages * backend.pageSize() <= 0 || (long) pages * backend.pageSize() > (1L << 46)) {
+            throw new WorkloadException(pages + " pages of " + backend.label() + " is an absurd size");
+        }
+    }
+
+    /** Bytes the workload maps. */
+    public long length() {
+        return (long) pages * backend.pageSize();
+    }
+}
