@@ -1,5 +1,7 @@
 package dev.faultline.collector.record;
 
+import dev.faultline.core.abi.Libc;
+import dev.faultline.core.abi.MmanAbi;
 import dev.faultline.core.trace.Compression;
 import dev.faultline.core.trace.EventKind;
 import dev.faultline.core.trace.TraceEvent;
@@ -30,6 +32,8 @@ public final class TraceRecorder implements AutoCloseable {
     public static final long FLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** How long the writer sleeps when the rings are empty: rarely, so it steals little CPU from the handler. */
     static final long IDLE_PARK_NANOS = Long.getLong("faultline.writer.parkMicros", 20_000) * 1000;
+    /** The writer thread's nice value: the lowest priority, so it steals least from the handler. */
+    static final int WRITER_NICE = 19;
     /** How long a fault row waits for its toucher's timing before it is written without. */
     static final long HOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     /** Footer key: rows dropped because a ring was full. */
@@ -88,6 +92,9 @@ public final class TraceRecorder implements AutoCloseable {
     }
 
     private void run() {
+        // nice 19: the writer runs when a core is idle (a faulting thread waiting on its fault)
+        // and yields at once when the handler or a faulting thread wakes; best effort
+        Libc.setpriority(MmanAbi.PRIO_PROCESS, Libc.gettid(), WRITER_NICE);
         TraceEvent e = new TraceEvent();
         long lastFlush = System.nanoTime();
         try {

@@ -20,6 +20,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The handler library on real memory: content served from an image, events, failure and shutdown. */
@@ -109,5 +110,45 @@ class UffdHandlerTest {
             }
             assertEquals(1, removes);
         }
+    }
+
+    @Test
+    void aRemappedRegionIsFollowedAndAnUnmapMarksItGone() throws Exception {
+        long len = PAGES * 4096L;
+        try (PageSource source = PageSource.pattern(4096, 3); ResolvePolicy policy = ResolvePolicy.of(ResolveIoctl.COPY, source);
+             Region region = Region.map(Backend.ANON, len); Region target = Region.map(Backend.ANON, len);
+             Arena arena = Arena.ofConfined()) {
+            HandledRegion handled = new HandledRegion(0, "ram", region, policy, null);
+            List<HandledRegion> regions = List.of(handled);
+            UffdHandler h = new UffdHandler(Userfaultfd.open(UffdHandler.features(regions)), regions, 1, WaitStrategy.SPIN, 256);
+            try (h) {
+                MemorySegment out = arena.allocate(len);
+                region.copyOut(0, out, len / 2); // the first half is present and moves with the mapping
+                long moved = dev.faultline.core.abi.Libc.mremap(region.address(), len, len,
+                        dev.faultline.core.abi.MmanAbi.MREMAP_MAYMOVE | dev.faultline.core.abi.MmanAbi.MREMAP_FIXED, target.address());
+                assertEquals(target.address(), moved);
+                placeholder(region.address(), len); // so that closing the Region unmaps only what is ours
+                assertEquals(target.address(), handled.base(), "the handler follows the REMAP event");
+                dev.faultline.core.abi.Libc.memcpy(out.address(), moved, len); // the second half faults at the new address
+                assertEquals(3, out.get(JAVA_BYTE, len - 1));
+                assertEquals(0, dev.faultline.core.abi.Libc.munmap(moved, len));
+                placeholder(moved, len);
+                long deadline = System.nanoTime() + 5_000_000_000L;
+                while (!handled.unmapped() && System.nanoTime() < deadline) {
+                    Thread.sleep(1);
+                }
+                assertTrue(handled.unmapped(), "UNMAP of the whole region marks it gone");
+            }
+            assertEquals(PAGES, h.faults());
+            assertNull(h.failure());
+        }
+    }
+
+    /** Maps PROT_NONE over a range that was just vacated, failing rather than replacing anything. */
+    private static void placeholder(long address, long length) {
+        long a = dev.faultline.core.abi.Libc.mmap(address, length, dev.faultline.core.abi.MmanAbi.PROT_NONE,
+                dev.faultline.core.abi.MmanAbi.MAP_PRIVATE | dev.faultline.core.abi.MmanAbi.MAP_ANONYMOUS
+                        | dev.faultline.core.abi.MmanAbi.MAP_FIXED_NOREPLACE, -1, 0);
+        assertEquals(address, a, "placeholder over the vacated range");
     }
 }

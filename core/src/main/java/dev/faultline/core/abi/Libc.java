@@ -67,6 +67,8 @@ public final class Libc {
     private static final MethodHandle KILL = bind("kill",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
     private static final MethodHandle GETTID = bind("gettid", FunctionDescriptor.of(JAVA_INT), -1);
+    private static final MethodHandle SETPRIORITY = bind("setpriority",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), -1);
 
     private static final MethodHandle EXIT = LINKER.downcallHandle(find("_exit"),
             FunctionDescriptor.ofVoid(JAVA_INT));
@@ -315,6 +317,16 @@ public final class Libc {
         Scratch s = scratch();
         try {
             return (int) check((int) KILL.invokeExact(s.callState, pid, signal), s);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code setpriority(which, who, prio)}: 0 or -errno. With PRIO_PROCESS and a tid, sets that thread's nice value. */
+    public static int setpriority(int which, int who, int prio) {
+        Scratch s = scratch();
+        try {
+            return (int) check((int) SETPRIORITY.invokeExact(s.callState, which, who, prio), s);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -15,6 +15,7 @@ public final class MmanAbi {
     public static final int MAP_SHARED = 0x01;
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_FIXED = 0x10;
+    public static final int MAP_FIXED_NOREPLACE = 0x100000;
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
     public static final int MAP_POPULATE = 0x8000;
@@ -40,4 +41,6 @@ public final class MmanAbi {
     public static final int POLLIN = 0x1;
     public static final int SIGKILL = 9;
     public static final int WNOHANG = 1;
+    /** {@code setpriority(which=PRIO_PROCESS, who=tid)} sets one thread's nice value on Linux. */
+    public static final int PRIO_PROCESS = 0;
 }
