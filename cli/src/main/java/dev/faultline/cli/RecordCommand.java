@@ -106,13 +106,14 @@ final class RecordCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        ResolveIoctl op = Options.resolveOp(resolve);
-        TouchKind touchKind = touch == null ? WorkloadSpec.defaultTouch(op) : Options.parse(TouchKind.class, touch, "--touch");
-        WorkloadKind kind = Options.parse(WorkloadKind.class, workload, "--workload");
+        CommandLine cl = spec.commandLine();
+        ResolveIoctl op = Options.resolveOp(cl, resolve);
+        TouchKind touchKind = touch == null ? WorkloadSpec.defaultTouch(op) : Options.parse(cl, TouchKind.class, touch, "--touch");
+        WorkloadKind kind = Options.parse(cl, WorkloadKind.class, workload, "--workload");
         WorkloadSpec ws = new WorkloadSpec(kind, backend, op, pages,
                 threads != null ? threads : kind == WorkloadKind.RESTORE ? 4 : 1, touchKind,
-                Options.parse(WaitStrategy.class, waitStrategy, "--wait"), handlerThreads,
-                Options.parse(Compression.class, compression, "--compression"), seed, rate, stride, image, ring);
+                Options.parse(cl, WaitStrategy.class, waitStrategy, "--wait"), handlerThreads,
+                Options.parse(cl, Compression.class, compression, "--compression"), seed, rate, stride, image, ring);
         ws.validate();
         Path out = noTrace ? null : output != null ? output
                 : Path.of(String.format(Locale.ROOT, "faultline-%s-%s-%s.arrow", kind.label(), backend.label(), resolve));

@@ -60,6 +60,10 @@ class RecordCommandTest {
         assertTrue(refused.err().startsWith("faultline record: shmem cannot resolve MISSING faults with MOVE"), refused.err());
         assertFalse(Files.exists(dir.resolve("m.arrow")), "no file for a run that never started");
 
+        CliRun bogus = CliRun.of("record", "--workload", "bogus");
+        assertEquals(2, bogus.exit(), "a word no option takes is a usage error");
+        assertTrue(bogus.err().contains("--workload: unknown value 'bogus' (expected sequential, random, strided, zipf, restore)"), bogus.err());
+
         CliRun usage = CliRun.of("record", "--resolve", "wp", "--touch", "read");
         assertEquals(1, usage.exit());
         assertTrue(usage.err().contains("wp faults come from writes"), usage.err());

@@ -11,7 +11,6 @@ import dev.faultline.core.uffd.UffdMessageBuffer;
 import dev.faultline.core.uffd.Userfaultfd;
 
 import java.lang.foreign.Arena;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -256,6 +255,6 @@ public final class UffdHandler implements AutoCloseable {
 
     /** The handler threads, for tests that check none is left running. */
     List<Thread> threads() {
-        return new ArrayList<>(List.of(threads));
+        return List.of(threads);
     }
 }
