@@ -1,4 +1,5 @@
-# Sourced by ./faultline and ./run-tests: finds a JDK >= 22 and sets the JVM flags the project needs.
+# Sourced by ./faultline, ./run-tests and bench/scripts: finds a JDK >= 22, sets the JVM flags the
+# project needs, and tells whether a built jar is older than the sources.
 # Sets FAULTLINE_JAVA_HOME, or prints one line saying what to install and returns 1.
 
 FAULTLINE_MIN_JAVA=22
@@ -31,4 +32,11 @@ faultline_find_jdk() {
         return 1
     fi
     FAULTLINE_JAVA_HOME=$best
+}
+
+# Whether jar $1 is missing or older than any pom.xml or main source under the repository root $2.
+faultline_jar_stale() {
+    [ ! -f "$1" ] && return 0
+    [ -n "$(find "$2" \( -name target -o -name node_modules -o -name .git \) -prune -o \
+        \( -name pom.xml -o -path '*/src/main/*' \) -type f -newer "$1" -print -quit)" ]
 }
