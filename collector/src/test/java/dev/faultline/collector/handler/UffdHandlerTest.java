@@ -151,4 +151,34 @@ class UffdHandlerTest {
                         | dev.faultline.core.abi.MmanAbi.MAP_FIXED_NOREPLACE, -1, 0);
         assertEquals(address, a, "placeholder over the vacated range");
     }
+
+    @Test
+    void aForkedChildsUffdIsClosedAndTheForkRecorded() throws Exception {
+        try (PageSource source = PageSource.pattern(4096, 3); ResolvePolicy policy = ResolvePolicy.of(ResolveIoctl.COPY, source);
+             Region region = Region.map(Backend.ANON, PAGES * 4096L); Arena arena = Arena.ofConfined()) {
+            List<HandledRegion> regions = List.of(new HandledRegion(0, "ram", region, policy, null));
+            UffdHandler h = new UffdHandler(Userfaultfd.open(UffdHandler.features(regions)), regions, 1, WaitStrategy.SPIN, 256);
+            try (h) {
+                int pid = dev.faultline.core.abi.Libc.fork(); // returns in the parent once the handler read FORK
+                if (pid == 0) {
+                    dev.faultline.core.abi.Libc.exit(0);
+                }
+                assertTrue(pid > 0, "fork: " + pid);
+                dev.faultline.core.abi.Libc.kill(pid, dev.faultline.core.abi.MmanAbi.SIGKILL); // see Libc.fork
+                MemorySegment status = arena.allocate(8);
+                assertEquals(pid, dev.faultline.core.abi.Libc.waitpid(pid, status.address(), 0));
+                MemorySegment out = arena.allocate(4096);
+                region.copyOut(0, out, 4096); // the parent's faults are still served
+            }
+            assertNull(h.failure());
+            assertEquals(1, h.faults());
+            TraceEvent e = new TraceEvent();
+            int forks = 0;
+            while (h.rings().get(0).peek(e)) {
+                forks += e.kind == EventKind.FORK ? 1 : 0;
+                h.rings().get(0).advance();
+            }
+            assertEquals(1, forks);
+        }
+    }
 }
