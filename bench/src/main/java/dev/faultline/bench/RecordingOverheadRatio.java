@@ -22,8 +22,9 @@ import java.util.SplittableRandom;
  * hits both sides alike. Prints each pair's throughput ratio on/off, their median and a 95%
  * bootstrap interval of the median, and the same for p50 fault latency.
  *
- * <pre>bench/scripts/jmh-main RecordingOverheadRatio [PAIRS] [PAGES] [BACKEND] [OP]</pre>
- * (defaults 20 pairs of 100000 shmem COPY faults; the first pair is a warm-up and not counted)
+ * <pre>bench/scripts/jmh-main RecordingOverheadRatio [PAIRS] [PAGES] [BACKEND] [OP] [zstd|none] [RING]</pre>
+ * (defaults 20 pairs of 100000 shmem COPY faults recorded with ZSTD; the first pair is a warm-up
+ * and not counted)
  */
 public final class RecordingOverheadRatio {
     private RecordingOverheadRatio() {
@@ -34,9 +35,10 @@ public final class RecordingOverheadRatio {
         int pages = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
         Backend backend = Backend.parse(args.length > 2 ? args[2] : "shmem");
         ResolveIoctl op = ResolveIoctl.valueOf((args.length > 3 ? args[3] : "COPY").toUpperCase(Locale.ROOT));
+        Compression compression = Compression.valueOf((args.length > 4 ? args[4] : "ZSTD").toUpperCase(Locale.ROOT));
         WorkloadSpec d = WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, backend, op, pages);
         WorkloadSpec spec = new WorkloadSpec(d.kind(), backend, op, pages, 1, d.touch(), WaitStrategy.SPIN, 1,
-                Compression.ZSTD, 1, 0, d.stride(), null, d.ringCapacity());
+                compression, 1, 0, d.stride(), null, args.length > 5 ? Integer.parseInt(args[5]) : d.ringCapacity());
         WorkloadRunner runner = new WorkloadRunner(spec);
         runner.check();
         Path dir = Files.createTempDirectory("faultline-ratio");

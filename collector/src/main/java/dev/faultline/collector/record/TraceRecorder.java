@@ -96,8 +96,7 @@ public final class TraceRecorder implements AutoCloseable {
     private void run() {
         // SCHED_IDLE: the writer runs on CPU time nobody else wants (a core whose faulting thread is
         // waiting on its fault) and is preempted at once when the handler or a faulting thread wakes.
-        // Running at nice 19 instead, its 0.3 ms drain bursts delayed those wake-ups: recording then
-        // cost the handler 5-7% of its throughput. Should it fall behind, it boosts itself.
+        // Should it fall behind, it boosts itself to normal priority.
         boolean idle = Libc.setSchedulerOfThisThread(MmanAbi.SCHED_IDLE) == 0;
         boolean canIdle = idle;
         TraceEvent e = new TraceEvent();
@@ -105,7 +104,7 @@ public final class TraceRecorder implements AutoCloseable {
         try {
             while (true) {
                 boolean last = stopping;
-                int moved = drain(e, last);
+                drain(e, last);
                 long now = System.nanoTime();
                 if (now - lastFlush >= FLUSH_NANOS || last) {
                     writer.flush();
@@ -115,15 +114,18 @@ public final class TraceRecorder implements AutoCloseable {
                 if (last) {
                     return;
                 }
+                double fill = fullest();
                 if (canIdle) {
-                    double fill = fullest();
                     if (idle && fill > BOOST_ABOVE) {
                         idle = Libc.setSchedulerOfThisThread(MmanAbi.SCHED_OTHER) != 0;
                     } else if (!idle && fill < IDLE_BELOW) {
                         idle = Libc.setSchedulerOfThisThread(MmanAbi.SCHED_IDLE) == 0;
                     }
                 }
-                if (moved == 0) {
+                // Drain in bulk, then sleep: a writer that loops while rows trickle in chases the
+                // handler's ring tail and the faulting threads' clock lines, a cache-line transfer
+                // per fault on both sides; that cost recording ~5% of the handler's throughput.
+                if (fill < IDLE_BELOW) {
                     LockSupport.parkNanos(IDLE_PARK_NANOS);
                 }
             }
@@ -141,8 +143,7 @@ public final class TraceRecorder implements AutoCloseable {
     }
 
     /** Moves every row that is ready; with {@code all}, every row there is. */
-    private int drain(TraceEvent e, boolean all) throws IOException {
-        int moved = 0;
+    private void drain(TraceEvent e, boolean all) throws IOException {
         boolean waitForClocks = !all && !touchersDone;
         for (RecordRing ring : rings) {
             while (ring.peek(e)) {
@@ -159,11 +160,9 @@ public final class TraceRecorder implements AutoCloseable {
                 }
                 writer.append(e);
                 ring.advance();
-                moved++;
             }
         }
         written = writer.rowsAppended();
-        return moved;
     }
 
     /**
