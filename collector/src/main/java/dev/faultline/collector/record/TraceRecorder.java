@@ -32,10 +32,12 @@ public final class TraceRecorder implements AutoCloseable {
     public static final long FLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** How long the writer sleeps when the rings are empty: rarely, so it steals little CPU from the handler. */
     static final long IDLE_PARK_NANOS = Long.getLong("faultline.writer.parkMicros", 20_000) * 1000;
-    /** The writer leaves SCHED_IDLE for normal priority when a ring is fuller than this fraction… */
+    /** The writer's nice value while it keeps up: it yields to the handler and the faulting threads. */
+    static final int BACKGROUND_NICE = 19;
+    /** It takes normal priority when a ring is fuller than this fraction or a flush is overdue… */
     static final double BOOST_ABOVE = 0.5;
-    /** …and goes back when every ring is emptier than this one. */
-    static final double IDLE_BELOW = 0.1;
+    /** …and goes back once every ring is emptier than this one and flushes are on time. */
+    static final double CALM_BELOW = 0.1;
     /** How long a fault row waits for its toucher's timing before it is written without. */
     static final long HOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     /** Footer key: rows dropped because a ring was full. */
@@ -94,11 +96,10 @@ public final class TraceRecorder implements AutoCloseable {
     }
 
     private void run() {
-        // SCHED_IDLE: the writer runs on CPU time nobody else wants (a core whose faulting thread is
-        // waiting on its fault) and is preempted at once when the handler or a faulting thread wakes.
-        // Should it fall behind, it boosts itself to normal priority.
-        boolean idle = Libc.setSchedulerOfThisThread(MmanAbi.SCHED_IDLE) == 0;
-        boolean canIdle = idle;
+        // nice 19 while it keeps up: the writer then takes little CPU from the handler and the
+        // faulting threads. (SCHED_IDLE was tried: with the handler and a paced faulting thread both
+        // spinning it starved, and flushes stopped.) Falling behind, it takes normal priority.
+        boolean niced = Libc.setNiceOfThisThread(BACKGROUND_NICE) == 0;
         TraceEvent e = new TraceEvent();
         long lastFlush = System.nanoTime();
         try {
@@ -106,6 +107,7 @@ public final class TraceRecorder implements AutoCloseable {
                 boolean last = stopping;
                 drain(e, last);
                 long now = System.nanoTime();
+                boolean overdue = now - lastFlush >= 2 * FLUSH_NANOS;
                 if (now - lastFlush >= FLUSH_NANOS || last) {
                     writer.flush();
                     lastFlush = now;
@@ -115,17 +117,15 @@ public final class TraceRecorder implements AutoCloseable {
                     return;
                 }
                 double fill = fullest();
-                if (canIdle) {
-                    if (idle && fill > BOOST_ABOVE) {
-                        idle = Libc.setSchedulerOfThisThread(MmanAbi.SCHED_OTHER) != 0;
-                    } else if (!idle && fill < IDLE_BELOW) {
-                        idle = Libc.setSchedulerOfThisThread(MmanAbi.SCHED_IDLE) == 0;
-                    }
+                if (niced && (fill > BOOST_ABOVE || overdue)) {
+                    niced = Libc.setNiceOfThisThread(0) != 0;
+                } else if (!niced && fill < CALM_BELOW && !overdue) {
+                    niced = Libc.setNiceOfThisThread(BACKGROUND_NICE) == 0;
                 }
                 // Drain in bulk, then sleep: a writer that loops while rows trickle in chases the
                 // handler's ring tail and the faulting threads' clock lines, a cache-line transfer
                 // per fault on both sides; that cost recording ~5% of the handler's throughput.
-                if (fill < IDLE_BELOW) {
+                if (fill < CALM_BELOW) {
                     LockSupport.parkNanos(IDLE_PARK_NANOS);
                 }
             }
