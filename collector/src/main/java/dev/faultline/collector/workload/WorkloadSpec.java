@@ -23,7 +23,7 @@ public record WorkloadSpec(WorkloadKind kind, Backend backend, ResolveIoctl reso
     /** Default ring: 64Ki rows (4 MiB) per handler thread, a second at 64k faults/s. */
     public static final int DEFAULT_RING = 64 * 1024;
 
-    /** A sequential COPY run on shmem with defaults for everything else. */
+    /** A run of {@code kind} on {@code backend} resolved by {@code resolve}, with defaults for everything else (4 threads for restore, else 1). */
     public static WorkloadSpec defaults(WorkloadKind kind, Backend backend, ResolveIoctl resolve, int pages) {
         return new WorkloadSpec(kind, backend, resolve, pages, kind == WorkloadKind.RESTORE ? 4 : 1,
                 defaultTouch(resolve), WaitStrategy.SPIN, 1, Compression.ZSTD, 1, 0, 16, null, DEFAULT_RING);
