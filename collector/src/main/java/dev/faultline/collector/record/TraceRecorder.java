@@ -32,9 +32,9 @@ public final class TraceRecorder implements AutoCloseable {
     public static final long FLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** How long the writer sleeps when the rings are empty: rarely, so it steals little CPU from the handler. */
     static final long IDLE_PARK_NANOS = Long.getLong("faultline.writer.parkMicros", 20_000) * 1000;
-    /** The writer's nice value while it keeps up: it yields to the handler and the faulting threads. */
-    static final int BACKGROUND_NICE = 19;
-    /** It takes normal priority when a ring is fuller than this fraction or a flush is overdue… */
+    /** How often the watchdog checks that the writer is not starving. */
+    static final long WATCHDOG_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** The writer takes normal priority when a ring is fuller than this fraction or a flush is overdue… */
     static final double BOOST_ABOVE = 0.5;
     /** …and goes back once every ring is emptier than this one and flushes are on time. */
     static final double CALM_BELOW = 0.1;
@@ -49,6 +49,10 @@ public final class TraceRecorder implements AutoCloseable {
     private final RecordRing[] rings;
     private final TouchClock[] clocks;
     private final Thread thread;
+    private final Thread watchdog;
+    private volatile int writerTid;
+    private volatile boolean writerIdle;
+    private volatile long lastFlushNanos = System.nanoTime();
     private final long started = System.nanoTime();
     private volatile boolean stopping;
     private volatile boolean touchersDone;
@@ -69,6 +73,7 @@ public final class TraceRecorder implements AutoCloseable {
         this.rings = rings.toArray(RecordRing[]::new);
         this.clocks = clocks.clone();
         this.thread = Thread.ofPlatform().name("faultline-trace-writer").daemon().start(this::run);
+        this.watchdog = Thread.ofPlatform().name("faultline-trace-watchdog").daemon().start(this::watch);
     }
 
     /** Tells the writer that no more toucher timings will arrive: rows still waiting go out without. */
@@ -96,31 +101,31 @@ public final class TraceRecorder implements AutoCloseable {
     }
 
     private void run() {
-        // nice 19 while it keeps up: the writer then takes little CPU from the handler and the
-        // faulting threads. (SCHED_IDLE was tried: with the handler and a paced faulting thread both
-        // spinning it starved, and flushes stopped.) Falling behind, it takes normal priority.
-        boolean niced = Libc.setNiceOfThisThread(BACKGROUND_NICE) == 0;
+        // SCHED_IDLE while it keeps up: the writer then runs on CPU time nobody else wants (a core
+        // whose faulting thread waits on its fault) and any waking handler or faulting thread
+        // preempts it at once; at nice 19 its drain bursts still delayed those wake-ups. A
+        // SCHED_IDLE thread can starve when the cores are busy, so the watchdog thread lifts it to
+        // SCHED_OTHER when a flush is overdue or a ring is half full; calm again, it goes back.
+        writerTid = Libc.gettid();
+        writerIdle = Libc.setScheduler(writerTid, MmanAbi.SCHED_IDLE) == 0;
         TraceEvent e = new TraceEvent();
-        long lastFlush = System.nanoTime();
         try {
             while (true) {
                 boolean last = stopping;
                 drain(e, last);
                 long now = System.nanoTime();
-                boolean overdue = now - lastFlush >= 2 * FLUSH_NANOS;
-                if (now - lastFlush >= FLUSH_NANOS || last) {
+                boolean due = now - lastFlushNanos >= FLUSH_NANOS;
+                if (due || last) {
                     writer.flush();
-                    lastFlush = now;
+                    lastFlushNanos = now;
                     flushed = writer.rowsFlushed();
                 }
                 if (last) {
                     return;
                 }
                 double fill = fullest();
-                if (niced && (fill > BOOST_ABOVE || overdue)) {
-                    niced = Libc.setNiceOfThisThread(0) != 0;
-                } else if (!niced && fill < CALM_BELOW && !overdue) {
-                    niced = Libc.setNiceOfThisThread(BACKGROUND_NICE) == 0;
+                if (!writerIdle && fill < CALM_BELOW && !due) {
+                    writerIdle = Libc.setScheduler(writerTid, MmanAbi.SCHED_IDLE) == 0;
                 }
                 // Drain in bulk, then sleep: a writer that loops while rows trickle in chases the
                 // handler's ring tail and the faulting threads' clock lines, a cache-line transfer
@@ -131,6 +136,16 @@ public final class TraceRecorder implements AutoCloseable {
             }
         } catch (Throwable t) {
             failure = t;
+        }
+    }
+
+    /** Lifts a starving SCHED_IDLE writer to normal priority; wakes every {@link #WATCHDOG_NANOS}. */
+    private void watch() {
+        while (!stopping) {
+            LockSupport.parkNanos(WATCHDOG_NANOS);
+            if (writerIdle && (System.nanoTime() - lastFlushNanos > 2 * FLUSH_NANOS || fullest() > BOOST_ABOVE)) {
+                writerIdle = Libc.setScheduler(writerTid, MmanAbi.SCHED_OTHER) != 0;
+            }
         }
     }
 
@@ -179,6 +194,7 @@ public final class TraceRecorder implements AutoCloseable {
         stopping = true;
         try {
             thread.join();
+            watchdog.join();
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
         }

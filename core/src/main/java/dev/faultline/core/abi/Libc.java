@@ -67,8 +67,8 @@ public final class Libc {
     private static final MethodHandle KILL = bind("kill",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
     private static final MethodHandle GETTID = bind("gettid", FunctionDescriptor.of(JAVA_INT), -1);
-    private static final MethodHandle SETPRIORITY = bind("setpriority",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), -1);
+    private static final MethodHandle SCHED_SETSCHEDULER = bind("sched_setscheduler",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), -1);
 
     private static final MethodHandle EXIT = LINKER.downcallHandle(find("_exit"),
             FunctionDescriptor.ofVoid(JAVA_INT));
@@ -322,11 +322,15 @@ public final class Libc {
         }
     }
 
-    /** {@code setpriority(PRIO_PROCESS, gettid(), nice)}: sets the calling thread's nice value; 0 or -errno. */
-    public static int setNiceOfThisThread(int nice) {
+    /**
+     * {@code sched_setscheduler(tid, policy, &{priority 0})}: sets thread {@code tid}'s policy
+     * (SCHED_OTHER or SCHED_IDLE, which take priority 0); 0 or -errno.
+     */
+    public static int setScheduler(int tid, int policy) {
         Scratch s = scratch();
+        s.arg.set(JAVA_INT, 0, 0);
         try {
-            return (int) check((int) SETPRIORITY.invokeExact(s.callState, MmanAbi.PRIO_PROCESS, gettid(), nice), s);
+            return (int) check((int) SCHED_SETSCHEDULER.invokeExact(s.callState, tid, policy, s.arg.address()), s);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -41,6 +41,7 @@ public final class MmanAbi {
     public static final int POLLIN = 0x1;
     public static final int SIGKILL = 9;
     public static final int WNOHANG = 1;
-    /** {@code setpriority(which=PRIO_PROCESS, who=tid)} sets one thread's nice value on Linux. */
-    public static final int PRIO_PROCESS = 0;
+    /** sched_setscheduler policies: the default time-sharing one, and the one that runs only when nothing else wants the CPU. */
+    public static final int SCHED_OTHER = 0;
+    public static final int SCHED_IDLE = 5;
 }
