@@ -109,8 +109,7 @@ public sealed interface PageSource extends AutoCloseable permits PageSource.Fill
             try {
                 long a = Libc.mmap(0, mapped, MmanAbi.PROT_READ, MmanAbi.MAP_PRIVATE, fd, 0);
                 if (a < 0) {
-                    zero.close();
-                    tailArena.close();
+                    close();
                     throw new KernelException("mmap image " + file, (int) -a);
                 }
                 base = a;

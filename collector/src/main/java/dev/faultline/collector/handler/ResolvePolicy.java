@@ -24,10 +24,19 @@ public abstract sealed class ResolvePolicy implements AutoCloseable {
     /** Where page content comes from (unused by ZEROPAGE and POISON). */
     protected final PageSource source;
 
-    private ResolvePolicy(ResolveIoctl ioctl, RegisterMode mode, PageSource source) {
+    private ResolvePolicy(ResolveIoctl ioctl, PageSource source) {
         this.ioctl = ioctl;
-        this.mode = mode;
+        this.mode = modeOf(ioctl);
         this.source = source;
+    }
+
+    /** The registration mode whose faults {@code op} resolves: MINOR for CONTINUE, WP for WRITEPROTECT, else MISSING. */
+    public static RegisterMode modeOf(ResolveIoctl op) {
+        return switch (op) {
+            case CONTINUE -> RegisterMode.MINOR;
+            case WRITEPROTECT -> RegisterMode.WP;
+            default -> RegisterMode.MISSING;
+        };
     }
 
     /** The policy for {@code op}, serving content from {@code source} where the op needs content. */
@@ -87,7 +96,7 @@ public abstract sealed class ResolvePolicy implements AutoCloseable {
     /** MISSING faults filled by UFFDIO_COPY from the {@link PageSource}. */
     static final class Copy extends ResolvePolicy {
         Copy(PageSource source) {
-            super(ResolveIoctl.COPY, RegisterMode.MISSING, source);
+            super(ResolveIoctl.COPY, source);
         }
 
         @Override
@@ -104,7 +113,7 @@ public abstract sealed class ResolvePolicy implements AutoCloseable {
     /** MISSING faults mapped to zeroes by UFFDIO_ZEROPAGE (anon and shmem; hugetlb answers EINVAL). */
     static final class Zeropage extends ResolvePolicy {
         Zeropage(PageSource source) {
-            super(ResolveIoctl.ZEROPAGE, RegisterMode.MISSING, source);
+            super(ResolveIoctl.ZEROPAGE, source);
         }
 
         @Override
@@ -121,7 +130,7 @@ public abstract sealed class ResolvePolicy implements AutoCloseable {
     /** MINOR faults: the content is put in the page cache first, then each fault is mapped by UFFDIO_CONTINUE. */
     static final class Continue extends ResolvePolicy {
         Continue(PageSource source) {
-            super(ResolveIoctl.CONTINUE, RegisterMode.MINOR, source);
+            super(ResolveIoctl.CONTINUE, source);
         }
 
         @Override
@@ -148,7 +157,7 @@ public abstract sealed class ResolvePolicy implements AutoCloseable {
     /** WP faults: the region is filled and write-protected; each write fault is resolved by un-protecting the page. */
     static final class Unprotect extends ResolvePolicy {
         Unprotect(PageSource source) {
-            super(ResolveIoctl.WRITEPROTECT, RegisterMode.WP, source);
+            super(ResolveIoctl.WRITEPROTECT, source);
         }
 
         @Override
@@ -186,7 +195,7 @@ public abstract sealed class ResolvePolicy implements AutoCloseable {
         private Region staging;
 
         Move(PageSource source) {
-            super(ResolveIoctl.MOVE, RegisterMode.MISSING, source);
+            super(ResolveIoctl.MOVE, source);
         }
 
         @Override
@@ -221,7 +230,7 @@ public abstract sealed class ResolvePolicy implements AutoCloseable {
     /** MISSING faults answered by UFFDIO_POISON: the access fails (EFAULT in the kernel, SIGBUS in user mode). */
     static final class Poison extends ResolvePolicy {
         Poison(PageSource source) {
-            super(ResolveIoctl.POISON, RegisterMode.MISSING, source);
+            super(ResolveIoctl.POISON, source);
         }
 
         @Override

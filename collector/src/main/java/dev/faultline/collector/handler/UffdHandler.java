@@ -1,6 +1,7 @@
 package dev.faultline.collector.handler;
 
 import dev.faultline.collector.record.RecordRing;
+import dev.faultline.collector.record.TouchClock;
 import dev.faultline.core.abi.Libc;
 import dev.faultline.core.trace.EventKind;
 import dev.faultline.core.trace.TraceEvent;
@@ -34,14 +35,14 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class UffdHandler implements AutoCloseable {
     private static final int BATCH = 32;
     private static final int POLL_MILLIS = 100;
-    private static final int COUNTERS = 8; // longs per thread, one cache line apart
+    private static final int COUNTERS = 8; // longs per thread, so each thread's fault count has its own cache line
 
     private final Userfaultfd uffd;
     private final HandledRegion[] regions;
     private final WaitStrategy wait;
     private final RecordRing[] rings;
     private final Thread[] threads;
-    private final long[] counters; // per thread: [0] faults, [1] events
+    private final long[] faults; // per thread, at index thread * COUNTERS
     private final AtomicLong seq = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean running = true;
@@ -67,7 +68,7 @@ public final class UffdHandler implements AutoCloseable {
         for (int i = 0; i < rings.length; i++) {
             rings[i] = new RecordRing(ringCapacity);
         }
-        this.counters = new long[threads * COUNTERS];
+        this.faults = new long[threads * COUNTERS];
         this.threads = new Thread[threads];
         for (int i = 0; i < threads; i++) {
             int index = i;
@@ -93,20 +94,20 @@ public final class UffdHandler implements AutoCloseable {
         return List.of(rings);
     }
 
+    /** Per region id, the faulting side's timings ({@link HandledRegion#clock()}, null where the faults are not ours). */
+    public TouchClock[] clocks() {
+        TouchClock[] clocks = new TouchClock[regions.length];
+        for (HandledRegion r : regions) {
+            clocks[r.id()] = r.clock();
+        }
+        return clocks;
+    }
+
     /** Faults resolved so far (exact once closed). */
     public long faults() {
         long n = 0;
         for (int i = 0; i < threads.length; i++) {
-            n += counters[i * COUNTERS];
-        }
-        return n;
-    }
-
-    /** Messages read so far, faults and other events. */
-    public long messages() {
-        long n = 0;
-        for (int i = 0; i < threads.length; i++) {
-            n += counters[i * COUNTERS + 1];
+            n += faults[i * COUNTERS];
         }
         return n;
     }
@@ -136,11 +137,10 @@ public final class UffdHandler implements AutoCloseable {
                 for (int i = 0; i < n; i++) {
                     if (buf.eventCode(i) == UffdEvent.PAGEFAULT.code()) {
                         fault(buf, i, tRead, ring, row);
-                        counters[c]++;
+                        faults[c]++;
                     } else {
                         event(buf, i, tRead, ring, row);
                     }
-                    counters[c + 1]++;
                 }
             }
         } catch (Throwable t) {

@@ -196,6 +196,8 @@ public final class TraceRecorder implements AutoCloseable {
         }
         closed = true;
         stopping = true;
+        LockSupport.unpark(thread); // neither waits out its sleep
+        LockSupport.unpark(watchdog);
         try {
             thread.join();
             watchdog.join();

@@ -55,11 +55,7 @@ public final class WorkloadRunner {
     public void check() {
         spec.validate();
         checkMemory();
-        RegisterMode mode = switch (spec.resolve()) {
-            case CONTINUE -> RegisterMode.MINOR;
-            case WRITEPROTECT -> RegisterMode.WP;
-            default -> RegisterMode.MISSING;
-        };
+        RegisterMode mode = ResolvePolicy.modeOf(spec.resolve());
         ProbeCell cell = new CapabilityProbe().probe(spec.backend(), mode, spec.resolve());
         if (!cell.supported()) {
             throw new WorkloadException(spec.backend().label() + " cannot resolve " + mode + " faults with "
@@ -103,37 +99,59 @@ public final class WorkloadRunner {
                 throw e;
             }
             TraceRecorder recorder = null;
+            Toucher[] touchers = touchers(plan, region, clock, handler);
+            long nanos = 0;
             try {
                 if (out != null) {
-                    recorder = new TraceRecorder(out, header(command, uffd.features(), handled, policy, source),
-                            spec.compression(), handler.rings(), new TouchClock[] {clock});
+                    recorder = new TraceRecorder(out, header(command, uffd.features(), handled, policy),
+                            spec.compression(), handler.rings(), handler.clocks());
                 }
-                return touch(plan, region, clock, handler, recorder, out, progress);
+                nanos = touch(touchers, plan.touches(), handler, recorder, progress);
             } finally {
-                handler.close(); // no-op if touch() closed it already
+                handler.close(); // stops the handler threads and releases any toucher still on a fault
                 if (recorder != null) {
                     recorder.touchersDone();
-                    recorder.close();
+                    recorder.close("faults", Long.toString(handler.faults()), "touches", Long.toString(touched(touchers)));
                 }
             }
+            Throwable failure = handler.failure();
+            if (failure != null) {
+                throw new WorkloadException("the handler failed: " + failure.getMessage()
+                        + (out != null ? " (the trace up to then is in " + out + ")" : ""), failure);
+            }
+            Histogram latency = new Histogram(3);
+            for (int p = 0; p < clock.pages(); p++) {
+                long l = clock.latency(p);
+                if (l >= 0) {
+                    latency.recordValue(Math.max(1, l));
+                }
+            }
+            return new RecordingSummary(out, handler.faults(), touched(touchers), recorder == null ? 0 : recorder.written(),
+                    recorder == null ? 0 : recorder.lost(), out == null ? 0 : Files.size(out), nanos, latency, stop);
         }
     }
 
-    private RecordingSummary touch(AccessPlan plan, Region region, TouchClock clock, UffdHandler handler,
-                                   TraceRecorder recorder, Path out, Consumer<Progress> progress) throws IOException {
+    private Toucher[] touchers(AccessPlan plan, Region region, TouchClock clock, UffdHandler handler) {
         long interval = spec.rate() > 0 ? Math.max(1, spec.threads() * 1_000_000_000L / spec.rate()) : 0;
         Toucher[] touchers = new Toucher[plan.threads()];
-        Thread[] threads = new Thread[plan.threads()];
         for (int t = 0; t < touchers.length; t++) {
             touchers[t] = new Toucher(region.address(), region.pageSize(), plan.pages(t), spec.touch(), clock, interval,
                     () -> stop || handler.failure() != null);
+        }
+        return touchers;
+    }
+
+    /** Runs the touchers to the end, reporting progress once a second; returns the nanoseconds they took. */
+    private long touch(Toucher[] touchers, long touches, UffdHandler handler, TraceRecorder recorder,
+                       Consumer<Progress> progress) {
+        Thread[] threads = new Thread[touchers.length];
+        for (int t = 0; t < touchers.length; t++) {
             threads[t] = Thread.ofPlatform().name("faultline-toucher-" + t).daemon().unstarted(touchers[t]);
         }
         long t0 = System.nanoTime();
         for (Thread t : threads) {
             t.start();
         }
-        long touches = plan.touches();
         for (Thread t : threads) {
             while (true) {
                 try {
@@ -149,26 +167,7 @@ public final class WorkloadRunner {
                         recorder == null ? 0 : recorder.flushed(), recorder == null ? 0 : recorder.lost(), System.nanoTime() - t0));
             }
         }
-        long t1 = System.nanoTime();
-        handler.close();
-        if (recorder != null) {
-            recorder.touchersDone();
-            recorder.close("faults", Long.toString(handler.faults()), "touches", Long.toString(touched(touchers)));
-        }
-        Throwable failure = handler.failure();
-        if (failure != null) {
-            throw new WorkloadException("the handler failed: " + failure.getMessage()
-                    + (out != null ? " (the trace up to then is in " + out + ")" : ""), failure);
-        }
-        Histogram latency = new Histogram(3);
-        for (int p = 0; p < clock.pages(); p++) {
-            long l = clock.latency(p);
-            if (l >= 0) {
-                latency.recordValue(Math.max(1, l));
-            }
-        }
-        return new RecordingSummary(out, handler.faults(), touched(touchers), recorder == null ? 0 : recorder.written(),
-                recorder == null ? 0 : recorder.lost(), out == null ? 0 : Files.size(out), t1 - t0, latency, stop);
+        return System.nanoTime() - t0;
     }
 
     private static long touched(Toucher[] touchers) {
@@ -179,7 +178,7 @@ public final class WorkloadRunner {
         return n;
     }
 
-    private TraceHeader header(String command, long features, HandledRegion region, ResolvePolicy policy, PageSource source) {
+    private TraceHeader header(String command, long features, HandledRegion region, ResolvePolicy policy) {
         return TraceHeader.now("in-process", command, features, List.of(region.info()))
                 .with("workload", spec.kind().label())
                 .with("resolve", policy.describe())

@@ -20,7 +20,7 @@ public record WorkloadSpec(WorkloadKind kind, Backend backend, ResolveIoctl reso
                            TouchKind touch, WaitStrategy waitStrategy, int handlerThreads, Compression compression,
                            long seed, long rate, int stride, Path image, int ringCapacity) {
 
-    /** Default ring: 64Ki rows (4 MiB) per handler thread, a second at 64k faults/s. */
+    /** Default ring: 64Ki rows (8 MiB) per handler thread, a second at 64k faults/s. */
     public static final int DEFAULT_RING = 64 * 1024;
 
     /** A run of {@code kind} on {@code backend} resolved by {@code resolve}, with defaults for everything else (4 threads for restore, else 1). */
