@@ -1,9 +1,11 @@
-# Sourced by ./faultline, ./run-tests and bench/scripts: finds a JDK >= 22, sets the JVM flags the
-# project needs, and tells whether a built jar is older than the sources.
+# Sourced by ./faultline, ./run-tests and bench/scripts: finds a JDK >= 22, sets the JVM and Maven
+# flags the project needs, and builds a jar when it is older than the sources.
 # Sets FAULTLINE_JAVA_HOME, or prints one line saying what to install and returns 1.
 
 FAULTLINE_MIN_JAVA=22
 FAULTLINE_JVM_FLAGS="--enable-native-access=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
+# Maven itself runs on that JDK; Unsafe memory access keeps it from warning on JDK 25.
+FAULTLINE_MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow ${MAVEN_OPTS:-}"
 
 # The feature release of the JDK at $1 (e.g. 25), or nothing if it has no java/javac.
 faultline_jdk_release() {
@@ -39,4 +41,28 @@ faultline_jar_stale() {
     [ ! -f "$1" ] && return 0
     [ -n "$(find "$2" \( -name target -o -name node_modules -o -name .git \) -prune -o \
         \( -name pom.xml -o -path '*/src/main/*' \) -type f -newer "$1" -print -quit)" ]
+}
+
+# faultline_ensure_jar JAR ROOT [MAVEN ARGS...]: when JAR is missing or stale, builds it with
+# `mvn package` (tests skipped) on the JDK found, one build at a time, showing the log only if it fails.
+faultline_ensure_jar() {
+    local jar=$1 root=$2 log
+    shift 2
+    faultline_jar_stale "$jar" "$root" || return 0
+    command -v mvn >/dev/null || { echo "faultline: $jar must be built and Maven (mvn) is not installed; apt-get install maven" >&2; return 1; }
+    exec 9>"$root/.faultline-build.lock"
+    flock 9
+    if faultline_jar_stale "$jar" "$root"; then
+        echo "faultline: building $jar (first use or sources changed)..." >&2
+        log=$(mktemp)
+        if ! JAVA_HOME=$FAULTLINE_JAVA_HOME MAVEN_OPTS=$FAULTLINE_MAVEN_OPTS \
+            mvn -f "$root/pom.xml" -B -q -DskipTests "$@" package >"$log" 2>&1; then
+            tail -n 40 "$log" >&2
+            echo "faultline: the build failed (full log: $log)" >&2
+            exec 9>&-
+            return 1
+        fi
+        rm -f "$log"
+    fi
+    exec 9>&-
 }
