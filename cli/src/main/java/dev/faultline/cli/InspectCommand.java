@@ -61,7 +61,11 @@ final class InspectCommand implements Callable<Integer> {
     private void print(TraceReader r, long fileSize, PrintWriter out) throws IOException {
         long[] byKind = new long[EventKind.values().length];
         long[] byIoctl = new long[ResolveIoctl.values().length];
-        Map<String, Long> byBackend = new TreeMap<>();
+        // per backend column value and page size: a few combinations, counted without a string per row
+        Map<String, Map<Integer, long[]>> byBackend = new TreeMap<>();
+        String lastBackend = null;
+        int lastPage = -1;
+        long[] count = null;
         List<String> first = new ArrayList<>();
         TraceEvent e = new TraceEvent();
         long tMin = Long.MAX_VALUE;
@@ -71,7 +75,14 @@ final class InspectCommand implements Callable<Integer> {
                 r.read(i, e);
                 byKind[e.kind.ordinal()]++;
                 byIoctl[e.ioctl.ordinal()]++;
-                byBackend.merge(r.backend(i) + " " + Units.pageSize(r.pageSize(i)), 1L, Long::sum);
+                String backend = r.backend(i);
+                int page = r.pageSize(i);
+                if (backend != lastBackend || page != lastPage) { // rows come in long runs of one region
+                    lastBackend = backend;
+                    lastPage = page;
+                    count = byBackend.computeIfAbsent(backend, k -> new TreeMap<>()).computeIfAbsent(page, k -> new long[1]);
+                }
+                count[0]++;
                 long earliest = e.tFault != TraceEvent.UNKNOWN ? e.tFault : e.tRead != TraceEvent.UNKNOWN ? e.tRead : e.tResolveStart;
                 long latest = e.tWake != TraceEvent.UNKNOWN ? e.tWake : e.tResolveEnd;
                 if (earliest != TraceEvent.UNKNOWN) {
@@ -114,7 +125,8 @@ final class InspectCommand implements Callable<Integer> {
         out.println("rows by kind     " + counts(EventKind.values(), byKind));
         out.println("rows by ioctl    " + counts(ResolveIoctl.values(), byIoctl));
         StringBuilder b = new StringBuilder();
-        byBackend.forEach((k, v) -> b.append(k).append(' ').append(v).append("  "));
+        byBackend.forEach((backend, sizes) -> sizes.forEach((page, n) ->
+                b.append(backend).append(' ').append(Units.pageSize(page)).append(' ').append(n[0]).append("  ")));
         out.println("rows by backend  " + (b.isEmpty() ? "-" : b.toString().strip()));
         if (tMin <= tMax) {
             out.println("time span        " + Units.nanos(tMax - tMin));
