@@ -1,9 +1,10 @@
 package dev.faultline.cli;
 
+import dev.faultline.collector.record.RecordRing;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.faultline.collector.handler.WaitStrategy;
 import dev.faultline.collector.workload.RecordingSummary;
-import dev.faultline.collector.workload.TouchKind;
+import dev.faultline.collector.touch.TouchKind;
 import dev.faultline.collector.workload.WorkloadKind;
 import dev.faultline.collector.workload.WorkloadRunner;
 import dev.faultline.collector.workload.WorkloadSpec;
@@ -24,8 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code faultline record}: runs a built-in workload under the recording Java handler and writes
@@ -92,7 +91,7 @@ final class RecordCommand implements Callable<Integer> {
     long seed = 1;
 
     @Option(names = "--ring", paramLabel = "ROWS", description = "Rows each handler thread may queue for the writer before it drops (default: ${DEFAULT-VALUE}).")
-    int ring = WorkloadSpec.DEFAULT_RING;
+    int ring = RecordRing.DEFAULT_CAPACITY;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
             description = "The trace to write (default: faultline-WORKLOAD-BACKEND-OP.arrow here). An existing file is kept as FILE.old.")
@@ -105,7 +104,7 @@ final class RecordCommand implements Callable<Integer> {
     boolean json;
 
     @Override
-    public Integer call() throws IOException, InterruptedException {
+    public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         ResolveIoctl op = Options.resolveOp(cl, resolve);
         TouchKind touchKind = touch == null ? WorkloadSpec.defaultTouch(op) : Options.parse(cl, TouchKind.class, touch, "--touch");
@@ -125,31 +124,15 @@ final class RecordCommand implements Callable<Integer> {
             Files.move(out, old, StandardCopyOption.REPLACE_EXISTING);
             err.println("faultline record: kept the previous " + out + " as " + old);
         }
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            runner.stop();
-            try {
-                finished.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "faultline-record-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
         ProgressLine line = new ProgressLine(err);
         RecordingSummary s;
         try {
-            s = runner.run(out, "faultline " + String.join(" ", spec.commandLine().getParseResult().originalArgs()),
+            s = StopOnSignal.run("faultline-record", runner::stop, () -> runner.run(out, "faultline " + String.join(" ", spec.commandLine().getParseResult().originalArgs()),
                     p -> line.show(String.format(Locale.ROOT, "%3.0f%%  %,d of %,d touches  %,d faults  %,.0f faults/s  %,d rows in the file",
                             100.0 * p.touched() / Math.max(1, p.touches()), p.touched(), p.touches(), p.faults(),
-                            p.faults() * 1e9 / Math.max(1, p.nanos()), p.flushed())));
+                            p.faults() * 1e9 / Math.max(1, p.nanos()), p.flushed()))));
         } finally {
             line.clear();
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running: it waited for us
-            }
         }
         if (s.lost() > 0) {
             err.printf(Locale.ROOT, "faultline record: %,d events were dropped because the writer fell behind "

@@ -4,6 +4,7 @@ import dev.faultline.core.abi.Libc;
 import dev.faultline.core.abi.UffdAbi;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.region.Region;
+import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.uffd.RegisterMode;
 import dev.faultline.core.uffd.ResolveIoctl;
 import dev.faultline.core.uffd.UffdFeature;
@@ -18,15 +19,25 @@ import dev.faultline.core.uffd.Userfaultfd;
  * ioctl's count, or -EEXIST / -EAGAIN when another resolver won the race (reported, not thrown);
  * any other failure throws {@link dev.faultline.core.abi.KernelException}.
  */
-public abstract sealed class ResolvePolicy implements AutoCloseable {
+public abstract class ResolvePolicy implements AutoCloseable {
     private final ResolveIoctl ioctl;
     private final RegisterMode mode;
     /** Where page content comes from (unused by ZEROPAGE and POISON). */
     protected final PageSource source;
 
     private ResolvePolicy(ResolveIoctl ioctl, PageSource source) {
+        this(ioctl, modeOf(ioctl), source);
+    }
+
+    /**
+     * For policies outside this package (replay's per-fault one).
+     *
+     * @param ioctl the ioctl it mostly resolves with (for descriptions)
+     * @param mode  the registration mode of the faults it resolves
+     */
+    protected ResolvePolicy(ResolveIoctl ioctl, RegisterMode mode, PageSource source) {
         this.ioctl = ioctl;
-        this.mode = modeOf(ioctl);
+        this.mode = mode;
         this.source = source;
     }
 
@@ -78,6 +89,19 @@ public abstract sealed class ResolvePolicy implements AutoCloseable {
 
     /** Resolves the fault on the page at {@code page} (region offset {@code offset}). */
     public abstract long resolve(Userfaultfd uffd, long page, long offset, long pageSize);
+
+    /**
+     * Resolves the fault on the page at {@code page} and puts what it did in {@code row}: the
+     * ioctl and the region range it covered ({@code ioctl}, {@code resolveOffset},
+     * {@code resolveLength}). This one resolves exactly the page with {@link #ioctl()}; a policy
+     * that decides per fault overrides it. The handler's hot path calls this; no allocation.
+     */
+    public long resolve(Userfaultfd uffd, long page, long offset, long pageSize, TraceEvent row) {
+        row.ioctl = ioctl;
+        row.resolveOffset = offset;
+        row.resolveLength = pageSize;
+        return resolve(uffd, page, offset, pageSize);
+    }
 
     /** What it does, for summaries and trace metadata. */
     public abstract String describe();

@@ -112,6 +112,14 @@ public final class UffdHandler implements AutoCloseable {
         return n;
     }
 
+    /**
+     * The next row sequence number, for rows recorded beside the handler's own (e.g. replay's
+     * re-issued pushes), so that {@code seq} stays one order of observation.
+     */
+    public long nextSeq() {
+        return seq.getAndIncrement();
+    }
+
     /** Why a handler thread stopped early, or null. */
     public Throwable failure() {
         return failure.get();
@@ -170,7 +178,7 @@ public final class UffdHandler implements AutoCloseable {
         long page = address & -pageSize;
         long offset = page - r.base;
         long t0 = System.nanoTime();
-        long rc = r.policy().resolve(uffd, page, offset, pageSize);
+        long rc = r.policy().resolve(uffd, page, offset, pageSize, row);
         long t1 = System.nanoTime();
         if (ring != null) {
             row.seq = seq.getAndIncrement();
@@ -180,9 +188,6 @@ public final class UffdHandler implements AutoCloseable {
             row.address = address;
             row.flags = (int) buf.flags(i);
             row.tid = buf.tid(i);
-            row.ioctl = r.policy().ioctl();
-            row.resolveOffset = offset;
-            row.resolveLength = pageSize;
             row.result = rc < 0 ? (int) rc : 0;
             row.tFault = TraceEvent.UNKNOWN;
             row.tRead = tRead;

@@ -17,6 +17,8 @@ import java.lang.invoke.VarHandle;
  * release/acquire of {@code tail} (rows published) and {@code head} (slots freed).
  */
 public final class RecordRing {
+    /** Default capacity: 64Ki rows (8 MiB) per handler thread, a second at 64k faults/s. */
+    public static final int DEFAULT_CAPACITY = 64 * 1024;
     private static final int STRIDE = 16; // longs per slot
     private static final int SEQ = 0, CODES = 1, OFFSET = 2, ADDRESS = 3, FLAGS_TID = 4, RES_OFFSET = 5,
             RES_LENGTH = 6, RESULT = 7, T_FAULT = 8, T_READ = 9, T_START = 10, T_END = 11, T_WAKE = 12;

@@ -2,6 +2,7 @@ package dev.faultline.collector.record;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.Arrays;
 
 /**
  * The faulting side's timings of one region, per page: when a thread of ours began its first
@@ -11,50 +12,83 @@ import java.lang.invoke.VarHandle;
  * <p>Each page is timed at most once, by the one thread that touches it first: {@link #record}
  * writes t_fault then publishes t_wake with release semantics, {@link #wake} reads it with
  * acquire, so a non-zero t_wake means t_fault is valid too. 0 means "not yet".
+ *
+ * <p>A dense clock has a slot per page of the region; a {@link #sparse} one has slots only for
+ * the pages a replay will touch (a sorted list, found by binary search), so a huge region with a
+ * small working set costs memory in proportion to the working set. Pages without a slot are never
+ * timed. No method allocates.
  */
 public final class TouchClock {
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(long[].class);
 
     private final long pageSize;
+    private final long[] pages; // sorted page indices of a sparse clock, null for a dense one
     private final long[] fault;
     private final long[] wake;
 
-    /** A clock for a region of {@code pages} pages of {@code pageSize} bytes. */
+    /** A dense clock for a region of {@code pages} pages of {@code pageSize} bytes. */
     public TouchClock(long pages, long pageSize) {
         this.pageSize = pageSize;
+        this.pages = null;
         this.fault = new long[Math.toIntExact(pages)];
         this.wake = new long[Math.toIntExact(pages)];
     }
 
-    /** Whether page {@code page} has been timed already. */
+    private TouchClock(long[] sortedPages, long pageSize) {
+        this.pageSize = pageSize;
+        this.pages = sortedPages.clone();
+        this.fault = new long[sortedPages.length];
+        this.wake = new long[sortedPages.length];
+    }
+
+    /** A clock with slots only for {@code sortedPages} (ascending page indices) of {@code pageSize} bytes. */
+    public static TouchClock sparse(long[] sortedPages, long pageSize) {
+        return new TouchClock(sortedPages, pageSize);
+    }
+
+    private int slot(long page) {
+        if (pages == null) {
+            return page >= 0 && page < fault.length ? (int) page : -1;
+        }
+        int i = Arrays.binarySearch(pages, page);
+        return i >= 0 ? i : -1;
+    }
+
+    /** Whether page {@code page} has been timed already (true for a page without a slot: it is never timed). */
     public boolean timed(int page) {
-        return (long) SLOT.getAcquire(wake, page) != 0;
+        int i = slot(page);
+        return i < 0 || (long) SLOT.getAcquire(wake, i) != 0;
     }
 
     /** Records the first touch of {@code page}: began at {@code tFault}, returned at {@code tWake}. */
     public void record(int page, long tFault, long tWake) {
-        fault[page] = tFault;
-        SLOT.setRelease(wake, page, tWake);
+        int i = slot(page);
+        if (i >= 0) {
+            fault[i] = tFault;
+            SLOT.setRelease(wake, i, tWake);
+        }
     }
 
     /** t_wake of the page holding region offset {@code offset}, 0 if not timed (yet). */
     public long wake(long offset) {
-        return (long) SLOT.getAcquire(wake, (int) (offset / pageSize));
+        int i = slot(offset / pageSize);
+        return i < 0 ? 0 : (long) SLOT.getAcquire(wake, i);
     }
 
     /** t_fault of the page holding {@code offset}; valid once {@link #wake} is non-zero. */
     public long fault(long offset) {
-        return fault[(int) (offset / pageSize)];
+        int i = slot(offset / pageSize);
+        return i < 0 ? 0 : fault[i];
     }
 
-    /** Pages in the region. */
+    /** Slots: pages in the region (dense) or pages listed (sparse). */
     public int pages() {
         return fault.length;
     }
 
-    /** t_wake - t_fault of page {@code page}, or -1 if it was not timed. */
-    public long latency(int page) {
-        long w = (long) SLOT.getAcquire(wake, page);
-        return w == 0 ? -1 : w - fault[page];
+    /** t_wake - t_fault of slot {@code slot}, or -1 if it was not timed. */
+    public long latency(int slot) {
+        long w = (long) SLOT.getAcquire(wake, slot);
+        return w == 0 ? -1 : w - fault[slot];
     }
 }

@@ -23,7 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Invariants: handler threads never wait for this thread (a full ring drops and counts); rows
  * are flushed to the file at least every {@link #FLUSH_NANOS}, so a recorder killed with SIGKILL
  * leaves a file that yields every row up to the last flush; {@link #close} drains every ring,
- * writes the footer ({@code events}, {@code lost_events}, {@code duration_ns}) and closes the file.
+ * writes the footer ({@code events}, {@code lost_events}, {@code duration_ns}) and closes the file
+ * (unless the writer is the caller's: then it only flushes).
  * A fault row whose toucher timing has not arrived yet is held back (its ring stops draining) until
  * the timing arrives, {@link #HOLD_NANOS} pass, or the touchers are {@link #touchersDone done}.
  *
@@ -50,6 +51,8 @@ public final class TraceRecorder implements AutoCloseable {
     public static final String FOOTER_DURATION = "duration_ns";
 
     private final TraceWriter writer;
+    private final boolean ownsWriter;
+    private final int run;
     private final RecordRing[] rings;
     private final TouchClock[] clocks;
     private final Thread thread;
@@ -73,7 +76,22 @@ public final class TraceRecorder implements AutoCloseable {
      */
     public TraceRecorder(Path file, TraceHeader header, Compression compression, List<RecordRing> rings,
                          TouchClock[] clocks) throws IOException {
-        this.writer = TraceWriter.create(file, header, compression);
+        this(TraceWriter.create(file, header, compression), true, -1, rings, clocks);
+    }
+
+    /**
+     * Records into a writer the caller owns (e.g. one replay run of several into one results file):
+     * every row gets {@code run} in its run column, and {@link #close} drains and flushes but
+     * neither writes a footer nor closes the writer.
+     */
+    public TraceRecorder(TraceWriter writer, int run, List<RecordRing> rings, TouchClock[] clocks) {
+        this(writer, false, run, rings, clocks);
+    }
+
+    private TraceRecorder(TraceWriter writer, boolean ownsWriter, int run, List<RecordRing> rings, TouchClock[] clocks) {
+        this.writer = writer;
+        this.ownsWriter = ownsWriter;
+        this.run = run;
         this.rings = rings.toArray(RecordRing[]::new);
         this.clocks = clocks.clone();
         this.thread = Thread.ofPlatform().name("faultline-trace-writer").daemon().start(this::run);
@@ -177,6 +195,7 @@ public final class TraceRecorder implements AutoCloseable {
                         e.tWake = wake;
                     }
                 }
+                e.run = run;
                 writer.append(e);
                 ring.advance();
             }
@@ -204,6 +223,14 @@ public final class TraceRecorder implements AutoCloseable {
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
         }
+        if (!ownsWriter) {
+            if (failure == null) {
+                writer.flush();
+                flushed = writer.rowsFlushed();
+            }
+            rethrowFailure();
+            return;
+        }
         try {
             if (failure == null) {
                 writer.putFooter(FOOTER_LOST, Long.toString(lost()));
@@ -215,6 +242,10 @@ public final class TraceRecorder implements AutoCloseable {
         } finally {
             writer.close();
         }
+        rethrowFailure();
+    }
+
+    private void rethrowFailure() throws IOException {
         if (failure != null) {
             throw failure instanceof IOException io ? io
                     : failure instanceof UncheckedIOException u ? u.getCause()

@@ -6,6 +6,9 @@ import dev.faultline.collector.handler.ResolvePolicy;
 import dev.faultline.collector.handler.UffdHandler;
 import dev.faultline.collector.record.TouchClock;
 import dev.faultline.collector.record.TraceRecorder;
+import dev.faultline.collector.touch.TouchScript;
+import dev.faultline.collector.touch.TouchRun;
+import dev.faultline.collector.touch.Toucher;
 import dev.faultline.core.probe.CapabilityProbe;
 import dev.faultline.core.probe.ProbeCell;
 import dev.faultline.core.region.HugePages;
@@ -111,7 +114,7 @@ public final class WorkloadRunner {
                 handler.close(); // stops the handler threads and releases any toucher still on a fault
                 if (recorder != null) {
                     recorder.touchersDone();
-                    recorder.close("faults", Long.toString(handler.faults()), "touches", Long.toString(touched(touchers)));
+                    recorder.close("faults", Long.toString(handler.faults()), "touches", Long.toString(TouchRun.done(touchers)));
                 }
             }
             Throwable failure = handler.failure();
@@ -126,7 +129,7 @@ public final class WorkloadRunner {
                     latency.recordValue(Math.max(1, l));
                 }
             }
-            return new RecordingSummary(out, handler.faults(), touched(touchers), recorder == null ? 0 : recorder.written(),
+            return new RecordingSummary(out, handler.faults(), TouchRun.done(touchers), recorder == null ? 0 : recorder.written(),
                     recorder == null ? 0 : recorder.lost(), out == null ? 0 : Files.size(out), nanos, latency, stop);
         }
     }
@@ -135,7 +138,8 @@ public final class WorkloadRunner {
         long interval = spec.rate() > 0 ? Math.max(1, spec.threads() * 1_000_000_000L / spec.rate()) : 0;
         Toucher[] touchers = new Toucher[plan.threads()];
         for (int t = 0; t < touchers.length; t++) {
-            touchers[t] = new Toucher(region.address(), region.pageSize(), plan.pages(t), spec.touch(), clock, interval,
+            touchers[t] = new Toucher(TouchScript.of(plan.pages(t), spec.touch(), interval),
+                    new long[] {region.address()}, new long[] {region.pageSize()}, new TouchClock[] {clock},
                     () -> stop || handler.failure() != null);
         }
         return touchers;
@@ -144,38 +148,9 @@ public final class WorkloadRunner {
     /** Runs the touchers to the end, reporting progress once a second; returns the nanoseconds they took. */
     private long touch(Toucher[] touchers, long touches, UffdHandler handler, TraceRecorder recorder,
                        Consumer<Progress> progress) {
-        Thread[] threads = new Thread[touchers.length];
-        for (int t = 0; t < touchers.length; t++) {
-            threads[t] = Thread.ofPlatform().name("faultline-toucher-" + t).daemon().unstarted(touchers[t]);
-        }
-        long t0 = System.nanoTime();
-        for (Thread t : threads) {
-            t.start();
-        }
-        for (Thread t : threads) {
-            while (true) {
-                try {
-                    t.join(1000);
-                } catch (InterruptedException e) {
-                    stop = true;
-                    continue;
-                }
-                if (!t.isAlive()) {
-                    break;
-                }
-                progress.accept(new Progress(touched(touchers), touches, handler.faults(),
-                        recorder == null ? 0 : recorder.flushed(), recorder == null ? 0 : recorder.lost(), System.nanoTime() - t0));
-            }
-        }
-        return System.nanoTime() - t0;
-    }
-
-    private static long touched(Toucher[] touchers) {
-        long n = 0;
-        for (Toucher t : touchers) {
-            n += t.done();
-        }
-        return n;
+        return TouchRun.runAll(touchers, () -> stop = true, nanos -> progress.accept(new Progress(
+                TouchRun.done(touchers), touches, handler.faults(), recorder == null ? 0 : recorder.flushed(),
+                recorder == null ? 0 : recorder.lost(), nanos)));
     }
 
     private TraceHeader header(String command, long features, HandledRegion region, ResolvePolicy policy) {

@@ -1,6 +1,8 @@
 package dev.faultline.collector.workload;
 
 import dev.faultline.collector.handler.WaitStrategy;
+import dev.faultline.collector.record.RecordRing;
+import dev.faultline.collector.touch.TouchKind;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.trace.Compression;
 import dev.faultline.core.uffd.ResolveIoctl;
@@ -20,13 +22,11 @@ public record WorkloadSpec(WorkloadKind kind, Backend backend, ResolveIoctl reso
                            TouchKind touch, WaitStrategy waitStrategy, int handlerThreads, Compression compression,
                            long seed, long rate, int stride, Path image, int ringCapacity) {
 
-    /** Default ring: 64Ki rows (8 MiB) per handler thread, a second at 64k faults/s. */
-    public static final int DEFAULT_RING = 64 * 1024;
 
     /** A run of {@code kind} on {@code backend} resolved by {@code resolve}, with defaults for everything else (4 threads for restore, else 1). */
     public static WorkloadSpec defaults(WorkloadKind kind, Backend backend, ResolveIoctl resolve, int pages) {
         return new WorkloadSpec(kind, backend, resolve, pages, kind == WorkloadKind.RESTORE ? 4 : 1,
-                defaultTouch(resolve), WaitStrategy.SPIN, 1, Compression.ZSTD, 1, 0, 16, null, DEFAULT_RING);
+                defaultTouch(resolve), WaitStrategy.SPIN, 1, Compression.ZSTD, 1, 0, 16, null, RecordRing.DEFAULT_CAPACITY);
     }
 
     /** The touch a resolve op needs: writes for WP, kernel accesses for POISON, else writes (as the C floor does). */

@@ -1,5 +1,6 @@
 package dev.faultline.collector.workload;
 
+import dev.faultline.collector.record.RecordRing;
 import dev.faultline.collector.record.TraceRecorder;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.region.HugePages;
@@ -49,7 +50,7 @@ class WorkloadRunnerTest {
             assumeTrue(HugePages.free(backend.pageSize()) > pages, "needs " + (pages + 1) + " free " + backend.label()
                     + " pages: " + HugePages.reserveHint(backend.pageSize(), 64));
         }
-        WorkloadSpec s = spec(kind, backend, op, pages, threads, WorkloadSpec.DEFAULT_RING);
+        WorkloadSpec s = spec(kind, backend, op, pages, threads, RecordRing.DEFAULT_CAPACITY);
         Path trace = dir.resolve("t.arrow");
         RecordingSummary summary = new WorkloadRunner(s).run(trace, "test", p -> { });
         int expected = AccessPlan.of(kind, pages, threads, s.stride(), s.seed()).distinctPages();

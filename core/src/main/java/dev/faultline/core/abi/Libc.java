@@ -76,6 +76,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MEMCPY = LINKER.downcallHandle(find("memcpy"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle MEMCMP = LINKER.downcallHandle(find("memcmp"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
     /** {@code __NR_fork} on x86-64. */
     private static final long SYS_fork = 57;
@@ -350,6 +352,15 @@ public final class Libc {
     public static void memset(long dst, int value, long count) {
         try {
             long ignored = (long) MEMSET.invokeExact(dst, value, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code memcmp(a, b, count)}: 0 when the bytes are equal; compares in native code, so it may read registered memory. */
+    public static int memcmp(long a, long b, long count) {
+        try {
+            return (int) MEMCMP.invokeExact(a, b, count);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -1,44 +1,51 @@
-package dev.faultline.collector.workload;
+package dev.faultline.collector.touch;
 
 import dev.faultline.collector.record.TouchClock;
-import dev.faultline.core.abi.Libc;
 import dev.faultline.core.abi.KernelException;
+import dev.faultline.core.abi.Libc;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
 /**
- * One faulting thread of a workload: touches its pages in plan order from native code, timing
- * each first touch into the region's {@link TouchClock} (t_fault before, t_wake after).
+ * One faulting thread: plays a {@link TouchScript} from native code (DESIGN.md §5), timing each
+ * first touch of a page into its region's {@link TouchClock} (t_fault before, t_wake after).
  *
- * <p>The loop allocates nothing. With a pace, touch k starts no earlier than start + k × interval.
+ * <p>Region r is mapped at {@code bases[r]} with pages of {@code pageSizes[r]} bytes; touch k
+ * lands on the first byte of its page. The loop allocates nothing. A paced script's touch k starts
+ * no earlier than start + due(k). {@code stop} is polled before every touch.
  */
-final class Toucher implements Runnable {
-    private final long base;
-    private final long pageSize;
-    private final int[] pages;
-    private final TouchKind touch;
-    private final TouchClock clock;
-    private final long intervalNanos;
+public final class Toucher implements Runnable {
+    private final TouchScript script;
+    private final long[] bases;
+    private final long[] pageSizes;
+    private final TouchClock[] clocks;
     private final BooleanSupplier stop;
     private volatile int done;
 
-    Toucher(long base, long pageSize, int[] pages, TouchKind touch, TouchClock clock, long intervalNanos,
-            BooleanSupplier stop) {
-        this.base = base;
-        this.pageSize = pageSize;
-        this.pages = pages;
-        this.touch = touch;
-        this.clock = clock;
-        this.intervalNanos = intervalNanos;
+    /**
+     * @param clocks per region, where its first touches are timed (null entries: not timed)
+     */
+    public Toucher(TouchScript script, long[] bases, long[] pageSizes, TouchClock[] clocks, BooleanSupplier stop) {
+        this.script = script;
+        this.bases = bases.clone();
+        this.pageSizes = pageSizes.clone();
+        this.clocks = clocks.clone();
         this.stop = stop;
     }
 
     /** Touches made so far. */
-    int done() {
+    public int done() {
         return done;
+    }
+
+    /** Touches in its script. */
+    public int touches() {
+        return script.size();
     }
 
     @Override
@@ -47,28 +54,31 @@ final class Toucher implements Runnable {
             MemorySegment scratch = arena.allocate(64);
             int readFd = -1;
             int writeFd = -1;
-            if (touch == TouchKind.KERNEL) {
+            if (script.uses(TouchKind.KERNEL)) {
                 MemorySegment fds = arena.allocate(8);
                 int rc = Libc.pipe2(fds.address(), 0);
                 if (rc < 0) {
                     throw new KernelException("pipe2 for kernel touches", -rc);
                 }
-                readFd = fds.get(java.lang.foreign.ValueLayout.JAVA_INT, 0);
-                writeFd = fds.get(java.lang.foreign.ValueLayout.JAVA_INT, 4);
+                readFd = fds.get(JAVA_INT, 0);
+                writeFd = fds.get(JAVA_INT, 4);
             }
             try {
+                boolean paced = script.paced();
                 long start = System.nanoTime();
-                for (int k = 0; k < pages.length; k++) {
+                int n = script.size();
+                for (int k = 0; k < n; k++) {
                     if (stop.getAsBoolean()) {
                         break;
                     }
-                    if (intervalNanos > 0) {
-                        pace(start + k * intervalNanos);
+                    if (paced) {
+                        pace(start + script.due(k));
                     }
-                    int page = pages[k];
-                    long address = base + page * pageSize;
+                    int region = script.region(k);
+                    int page = script.page(k);
+                    long address = bases[region] + page * pageSizes[region];
                     long t0 = System.nanoTime();
-                    switch (touch) {
+                    switch (script.kind(k)) {
                         case READ -> Libc.memcpy(scratch.address(), address, 1);
                         case WRITE -> Libc.memset(address, k & 0x7f | 1, 1);
                         case KERNEL -> {
@@ -78,7 +88,8 @@ final class Toucher implements Runnable {
                         }
                     }
                     long t1 = System.nanoTime();
-                    if (!clock.timed(page)) {
+                    TouchClock clock = clocks[region];
+                    if (clock != null && !clock.timed(page)) {
                         clock.record(page, t0, t1);
                     }
                     done = k + 1;

@@ -1,4 +1,4 @@
-package dev.faultline.collector.workload;
+package dev.faultline.collector.touch;
 
 import java.util.Locale;
 

@@ -1,0 +1,50 @@
+package dev.faultline.collector.touch;
+
+import java.util.function.LongConsumer;
+
+/**
+ * Runs a set of {@link Toucher}s on platform threads of their own and waits for all of them,
+ * calling back about once a second with the nanoseconds so far (for progress lines). An interrupt
+ * of the waiting thread is passed to {@code onInterrupt} (which should make the touchers stop)
+ * and the wait goes on, so no toucher is left running.
+ */
+public final class TouchRun {
+    private TouchRun() {
+    }
+
+    /** Starts every toucher, waits for all; returns the nanoseconds from the first start to the last end. */
+    public static long runAll(Toucher[] touchers, Runnable onInterrupt, LongConsumer everySecond) {
+        Thread[] threads = new Thread[touchers.length];
+        for (int t = 0; t < touchers.length; t++) {
+            threads[t] = Thread.ofPlatform().name("faultline-toucher-" + t).daemon().unstarted(touchers[t]);
+        }
+        long t0 = System.nanoTime();
+        for (Thread t : threads) {
+            t.start();
+        }
+        for (Thread t : threads) {
+            while (true) {
+                try {
+                    t.join(1000);
+                } catch (InterruptedException e) {
+                    onInterrupt.run();
+                    continue;
+                }
+                if (!t.isAlive()) {
+                    break;
+                }
+                everySecond.accept(System.nanoTime() - t0);
+            }
+        }
+        return System.nanoTime() - t0;
+    }
+
+    /** Touches made so far by all of {@code touchers}. */
+    public static long done(Toucher[] touchers) {
+        long n = 0;
+        for (Toucher t : touchers) {
+            n += t.done();
+        }
+        return n;
+    }
+}
