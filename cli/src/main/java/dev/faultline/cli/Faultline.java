@@ -30,7 +30,7 @@ import java.nio.file.NoSuchFileException;
             "  inspect   what a trace or results file holds",
             "",
             "Run 'faultline COMMAND --help' for a command's options."},
-        subcommands = {ProbeCommand.class, RecordCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Faultline implements Runnable {
     /** Exit status when the work failed. */
     public static final int EXIT_FAILED = 1;
@@ -76,6 +76,7 @@ public final class Faultline implements Runnable {
             case KernelException k -> k.getMessage();
             case TraceFormatException t -> t.getMessage();
             case dev.faultline.collector.workload.WorkloadException w -> w.getMessage();
+            case dev.faultline.replay.ReplayException r -> r.getMessage();
             case IOException io when io.getMessage() != null -> io.getMessage();
             default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
         };

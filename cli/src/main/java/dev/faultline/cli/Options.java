@@ -38,4 +38,30 @@ final class Options {
                     "--resolve: unknown op '" + word + "' (expected copy, zeropage, continue, wp, move or poison)");
         };
     }
+
+    /** A duration such as {@code 50us}, {@code 1.5ms}, {@code 2s}, {@code 800ns} or {@code 0}, in nanoseconds. */
+    static long durationNanos(CommandLine cl, String word, String option) {
+        String w = word.trim().toLowerCase(Locale.ROOT);
+        // two-letter units first, so that "ms" is not read as "m" + "s"
+        String[] suffixes = {"ns", "us", "µs", "ms", "s"};
+        long[] scales = {1, 1_000, 1_000, 1_000_000, 1_000_000_000};
+        long scale = 0;
+        String number = w;
+        for (int i = 0; i < suffixes.length && scale == 0; i++) {
+            if (w.endsWith(suffixes[i])) {
+                scale = scales[i];
+                number = w.substring(0, w.length() - suffixes[i].length());
+            }
+        }
+        try {
+            double v = Double.parseDouble(number);
+            if ((scale == 0 && v != 0) || !(v >= 0) || Double.isInfinite(v)) {
+                throw new NumberFormatException();
+            }
+            return Math.round(v * Math.max(scale, 1));
+        } catch (NumberFormatException e) {
+            throw new CommandLine.ParameterException(cl, option + ": '" + word
+                    + "' is not a duration (expected a number with a unit: 800ns, 50us, 1.5ms, 2s)");
+        }
+    }
 }

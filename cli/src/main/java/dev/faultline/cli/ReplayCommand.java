@@ -1,0 +1,268 @@
+package dev.faultline.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.faultline.collector.handler.WaitStrategy;
+import dev.faultline.collector.record.RecordRing;
+import dev.faultline.core.region.Backend;
+import dev.faultline.core.trace.Compression;
+import dev.faultline.replay.Pace;
+import dev.faultline.replay.ReplayOptions;
+import dev.faultline.replay.ReplayRunner;
+import dev.faultline.replay.ReplaySummary;
+import dev.faultline.replay.RunResult;
+import dev.faultline.replay.plan.ReplayPlan;
+import dev.faultline.replay.plan.ReplayPlanner;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code faultline replay}: re-drives a trace on this machine's memory and kernel, writes every
+ * fault's timings to a results file and prints latency per run and per (ioctl, page size, backend).
+ */
+@Command(name = "replay", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        description = {
+            "Replay a fault trace as a benchmark: rebuild its regions on real memory, touch the recorded pages "
+                + "from one thread per recorded thread, and resolve each fault with the recorded ioctl — so that "
+                + "kernel A and kernel B, shmem and hugetlb, COPY and CONTINUE can be compared on the same faults.",
+            "",
+            "Every fault is timed from both sides (t_fault and t_wake in the touching thread, t_read and the "
+                + "ioctl's start and end in the handler); latency = t_wake - t_fault = queue + service + wake. "
+                + "Results go to an Arrow file in the trace format plus a run column, for 'faultline inspect' "
+                + "and the analyzer. A combination this kernel cannot do is refused before anything is mapped; "
+                + "Ctrl-C stops the replay and leaves no results file.",
+            "",
+            "Examples:",
+            "  faultline replay t.arrow -o r.arrow",
+            "  faultline replay t.arrow --backend hugetlb2m --runs 5 --warmup 1",
+            "  faultline replay t.arrow --resolve continue --verify",
+            "  faultline replay t.arrow --pace recorded --delay 50us --handler-threads 2",
+            "  faultline replay t.arrow --prefetch working-set"})
+final class ReplayCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "TRACE", description = "The trace to replay (from 'faultline record', a capture, or traces/).")
+    Path trace;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "The results file (default: TRACE-NAME.replay.arrow here). An existing file is kept as FILE.old.")
+    Path output;
+
+    @Option(names = "--no-results", description = "Keep no results file; print the summary only.")
+    boolean noResults;
+
+    @Option(names = "--backend", paramLabel = "NAME", converter = BackendConverter.class,
+            description = "Rebuild every region on anon, shmem, hugetlb2m or hugetlb1g instead of its recorded backend.")
+    Backend backend;
+
+    @Option(names = "--resolve", paramLabel = "OP", description = "Resolve every fault with copy, zeropage, continue, wp, move or poison instead of the recorded ioctl.")
+    String resolve;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Faulting threads (default: one per recorded thread; fewer fold them, more deal the faults round-robin).")
+    int threads;
+
+    @Option(names = "--pace", paramLabel = "HOW", description = "full (as fast as the kernel allows), recorded (the recorded gaps) or a speed factor such as 2x (default: ${DEFAULT-VALUE}).")
+    String pace = "full";
+
+    @Option(names = "--handler-threads", paramLabel = "N", description = "Handler threads reading the uffd (default: ${DEFAULT-VALUE}).")
+    int handlerThreads = 1;
+
+    @Option(names = "--wait", paramLabel = "HOW", description = "How handler threads wait: spin or poll (default: ${DEFAULT-VALUE}).")
+    String waitStrategy = "spin";
+
+    @Option(names = "--delay", paramLabel = "DURATION", description = "Service time added to every fault before its ioctl, e.g. 50us (models a slower backing store; default: 0).")
+    String delay = "0";
+
+    @Option(names = "--prefetch", paramLabel = "WHAT", description = "working-set: install every page the trace faults before the touches start, and show the difference; none (default).")
+    String prefetch = "none";
+
+    @Option(names = "--runs", paramLabel = "K", description = "Measured runs (default: ${DEFAULT-VALUE}).")
+    int runs = 1;
+
+    @Option(names = "--warmup", paramLabel = "W", description = "Runs before those, not measured (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--verify", description = "After each run, check that every resolved page holds what was served.")
+    boolean verify;
+
+    @Option(names = "--compression", paramLabel = "CODEC", description = "zstd or none (default: ${DEFAULT-VALUE}).")
+    String compression = "zstd";
+
+    @Option(names = "--ring", paramLabel = "ROWS", description = "Rows each handler thread may queue for the writer before it drops (default: ${DEFAULT-VALUE}).")
+    int ring = RecordRing.DEFAULT_CAPACITY;
+
+    @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        Pace p;
+        try {
+            p = Pace.parse(pace);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        boolean prefetchAll = switch (prefetch.toLowerCase(Locale.ROOT)) {
+            case "working-set" -> true;
+            case "none" -> false;
+            default -> throw new CommandLine.ParameterException(cl, "--prefetch: unknown value '" + prefetch
+                    + "' (expected working-set or none)");
+        };
+        ReplayOptions options = new ReplayOptions(backend, threads, p, resolve == null ? null : Options.resolveOp(cl, resolve),
+                handlerThreads, Options.parse(cl, WaitStrategy.class, waitStrategy, "--wait"),
+                Options.durationNanos(cl, delay, "--delay"), prefetchAll, runs, warmup, verify,
+                Options.parse(cl, Compression.class, compression, "--compression"), ring);
+        ReplayPlan plan = ReplayPlanner.plan(trace, options);
+        ReplayRunner runner = new ReplayRunner(plan, options);
+        runner.check(); // refuse before mapping anything or touching any file
+        Path out = noResults ? null : output != null ? output : Path.of(stem(trace) + ".replay.arrow");
+        PrintWriter err = cl.getErr();
+        ProgressLine line = new ProgressLine(err);
+        ReplayRunner.Result result;
+        try {
+            result = StopOnSignal.run("faultline-replay", runner::stop, () -> runner.run(out, "faultline " + String.join(" ", cl.getParseResult().originalArgs()),
+                    pr -> line.show(String.format(Locale.ROOT, "%s  %3.0f%%  %,d of %,d touches  %,d faults  %,.0f faults/s",
+                            pr.run() < 0 ? "warm-up" : "run " + (pr.run() + 1) + "/" + pr.runs(),
+                            100.0 * pr.touched() / Math.max(1, pr.touches()), pr.touched(), pr.touches(), pr.faults(),
+                            pr.faults() * 1e9 / Math.max(1, pr.nanos())))));
+        } finally {
+            line.clear();
+        }
+        PrintWriter o = cl.getOut();
+        if (json) {
+            o.println(new ObjectMapper().writeValueAsString(toJson(plan, options, result)));
+        } else {
+            print(plan, options, result, o);
+        }
+        o.flush();
+        boolean verifyFailed = result.runs().stream().anyMatch(r -> r.verified() != null && !r.verified().equals("ok"));
+        return verifyFailed ? 1 : 0;
+    }
+
+    private static String stem(Path trace) {
+        String name = trace.getFileName().toString();
+        return name.endsWith(".arrow") ? name.substring(0, name.length() - ".arrow".length()) : name;
+    }
+
+    private static void print(ReplayPlan plan, ReplayOptions options, ReplayRunner.Result r, PrintWriter o) {
+        o.printf(Locale.ROOT, "replayed %s: %,d recorded faults → %,d planned on %d thread(s)%s%n", plan.trace(),
+                plan.recordedFaults(), plan.plannedFaults(), plan.scripts().size(),
+                plan.folded() > 0 ? String.format(Locale.ROOT, " (%,d folded onto pages already faulted)", plan.folded()) : "");
+        if (!plan.skipped().isEmpty()) {
+            o.println("  not re-driven: " + plan.skipped());
+        }
+        if (r.results() != null) {
+            o.println("  results  " + r.results());
+        }
+        o.printf(Locale.ROOT, "  %-8s %10s %10s %12s %10s %10s %10s%s%n", "run", "faults", "touches", "faults/s", "p50", "p99",
+                "wall", options.prefetch() ? "   prefetch" : "");
+        for (RunResult run : r.runs()) {
+            Histogram h = latencyOf(r.summary(), run.run());
+            o.printf(Locale.ROOT, "  %-8s %,10d %,10d %,12.0f %10s %10s %10s%s%s%n",
+                    run.warmup() ? "warm-up" : Integer.toString(run.run() + 1), run.faults(), run.touches(),
+                    run.faultsPerSecond(), h == null ? "-" : Units.nanos(h.getValueAtPercentile(50)),
+                    h == null ? "-" : Units.nanos(h.getValueAtPercentile(99)), Units.nanos(run.nanos()),
+                    options.prefetch() ? String.format(Locale.ROOT, "   %,d ranges in %s", run.prefetched(), Units.nanos(run.prefetchNanos())) : "",
+                    run.verified() == null ? "" : "   verify: " + run.verified());
+        }
+        if (r.onDemand() != null && !r.runs().isEmpty()) {
+            RunResult last = r.runs().getLast();
+            RunResult od = r.onDemand();
+            o.printf(Locale.ROOT, "  prefetch  installing the working set took %s, the touches then %s with %,d faults; "
+                            + "on demand they took %s with %,d faults: %s %s%n",
+                    Units.nanos(last.prefetchNanos()), Units.nanos(last.nanos()), last.faults(), Units.nanos(od.nanos()),
+                    od.faults(), od.nanos() >= last.nanos() ? "the touches saved" : "the touches lost",
+                    Units.nanos(Math.abs(od.nanos() - last.nanos())));
+        }
+        o.printf(Locale.ROOT, "  %-12s %-10s %-8s %10s %10s %10s %10s %10s %10s%n", "ioctl", "page", "backend", "faults",
+                "p50", "p99", "queue", "service", "wake");
+        for (ReplaySummary.Group g : r.summary().groups()) {
+            o.printf(Locale.ROOT, "  %-12s %-10s %-8s %,10d %10s %10s %10s %10s %10s%n", g.ioctl(), Units.pageSize(g.pageSize()),
+                    g.backend(), g.faults(), p(g.latency(), 50), p(g.latency(), 99), p(g.queue(), 50), p(g.service(), 50),
+                    p(g.wake(), 50));
+        }
+        o.println("  (latency = t_wake - t_fault over the measured runs; queue, service and wake are p50s)");
+    }
+
+    private static String p(Histogram h, double percentile) {
+        return h.getTotalCount() == 0 ? "-" : Units.nanos(h.getValueAtPercentile(percentile));
+    }
+
+    private static Histogram latencyOf(ReplaySummary s, int run) {
+        for (ReplaySummary.Run r : s.runs()) {
+            if (r.run() == run) {
+                return r.latency();
+            }
+        }
+        return null;
+    }
+
+    private static Map<String, Object> toJson(ReplayPlan plan, ReplayOptions options, ReplayRunner.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("trace", plan.trace().toString());
+        m.put("results", r.results() == null ? null : r.results().toString());
+        m.put("recorded_faults", plan.recordedFaults());
+        m.put("planned_faults", plan.plannedFaults());
+        m.put("threads", plan.scripts().size());
+        m.put("backend", options.backend() == null ? null : options.backend().label());
+        m.put("pace", options.pace().label());
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (RunResult run : r.runs()) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("run", run.run());
+            j.put("warmup", run.warmup());
+            j.put("faults", run.faults());
+            j.put("touches", run.touches());
+            j.put("duration_ns", run.nanos());
+            j.put("faults_per_s", Math.round(run.faultsPerSecond()));
+            Histogram h = latencyOf(r.summary(), run.run());
+            if (h != null && h.getTotalCount() > 0) {
+                j.put("p50_ns", h.getValueAtPercentile(50));
+                j.put("p99_ns", h.getValueAtPercentile(99));
+            }
+            j.put("prefetched", run.prefetched());
+            j.put("prefetch_ns", run.prefetchNanos());
+            j.put("pushes", run.pushes());
+            j.put("lost_events", run.lost());
+            j.put("verified", run.verified());
+            runs.add(j);
+        }
+        m.put("runs", runs);
+        if (r.onDemand() != null) {
+            m.put("on_demand_duration_ns", r.onDemand().nanos());
+            m.put("on_demand_faults", r.onDemand().faults());
+        }
+        List<Map<String, Object>> groups = new ArrayList<>();
+        for (ReplaySummary.Group g : r.summary().groups()) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("ioctl", g.ioctl().name());
+            j.put("page_size", g.pageSize());
+            j.put("backend", g.backend());
+            j.put("faults", g.faults());
+            if (g.latency().getTotalCount() > 0) {
+                j.put("p50_ns", g.latency().getValueAtPercentile(50));
+                j.put("p99_ns", g.latency().getValueAtPercentile(99));
+                j.put("queue_p50_ns", g.queue().getValueAtPercentile(50));
+                j.put("service_p50_ns", g.service().getValueAtPercentile(50));
+                j.put("wake_p50_ns", g.wake().getValueAtPercentile(50));
+            }
+            groups.add(j);
+        }
+        m.put("groups", groups);
+        return m;
+    }
+}

@@ -1,0 +1,403 @@
+package dev.faultline.replay;
+
+import dev.faultline.collector.handler.HandledRegion;
+import dev.faultline.collector.handler.PageSource;
+import dev.faultline.collector.handler.ResolvePolicy;
+import dev.faultline.collector.handler.UffdHandler;
+import dev.faultline.collector.record.RecordRing;
+import dev.faultline.collector.record.TouchClock;
+import dev.faultline.collector.record.TraceRecorder;
+import dev.faultline.collector.touch.TouchRun;
+import dev.faultline.collector.touch.Toucher;
+import dev.faultline.core.probe.CapabilityProbe;
+import dev.faultline.core.probe.ProbeCell;
+import dev.faultline.core.region.Backend;
+import dev.faultline.core.region.HugePages;
+import dev.faultline.core.region.Region;
+import dev.faultline.core.region.SystemMemory;
+import dev.faultline.core.trace.EventKind;
+import dev.faultline.core.trace.RegionInfo;
+import dev.faultline.core.trace.TraceEvent;
+import dev.faultline.core.trace.TraceHeader;
+import dev.faultline.core.trace.TraceWriter;
+import dev.faultline.core.uffd.ResolveIoctl;
+import dev.faultline.core.uffd.Userfaultfd;
+import dev.faultline.replay.plan.Push;
+import dev.faultline.replay.plan.RegionPlan;
+import dev.faultline.replay.plan.ReplayPlan;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+/**
+ * Runs a {@link ReplayPlan}: per run, maps fresh regions, registers them under a
+ * {@link UffdHandler} whose {@link TracePolicy} resolves each fault as recorded, lets one
+ * {@link Toucher} per planned thread play its script (and a pusher re-issue the RESOLVE rows),
+ * then shuts down in the order that leaves no thread hung, and appends the run's rows to the
+ * results file.
+ *
+ * <p>{@link #check} refuses, before anything is mapped, what this machine cannot do: too little
+ * memory or too few huge pages, or a backend × mode × ioctl the kernel answers with an error (one
+ * probe cell per combination, a real fault). Results are written to {@code FILE.partial} and
+ * renamed to {@code FILE} only when every run finished; a failure or {@link #stop} removes it.
+ */
+public final class ReplayRunner {
+    /** One progress report: which run (negative: warm-up), touches done of how many, faults so far, nanoseconds. */
+    public record Progress(int run, int runs, long touched, long touches, long faults, long nanos) {
+    }
+
+    /**
+     * What a whole replay produced.
+     *
+     * @param runs     warm-up runs, then measured ones
+     * @param results  the results file, or null when none was kept
+     * @param onDemand with --prefetch, one unmeasured run of the same plan without it (what prefetching is compared with), else null
+     */
+    public record Result(List<RunResult> runs, Path results, ReplaySummary summary, RunResult onDemand) {
+    }
+
+    private final ReplayPlan plan;
+    private final ReplayOptions options;
+    private volatile boolean stop;
+    private boolean checked;
+    private TraceWriter writer;
+
+    public ReplayRunner(ReplayPlan plan, ReplayOptions options) {
+        this.plan = plan;
+        this.options = options;
+    }
+
+    /** Ends the current run's touches early; {@link #run} then removes the partial results and throws. */
+    public void stop() {
+        stop = true;
+    }
+
+    /**
+     * Checks that this machine can replay the plan: memory or huge pages for every region, and the
+     * kernel's answer for each backend × mode × ioctl used.
+     *
+     * @throws ReplayException saying in one line why not
+     */
+    public void check() {
+        Map<Long, Long> hugeNeed = new TreeMap<>();
+        long bytes = 0;
+        for (RegionPlan r : plan.regions()) {
+            if (r.backend().isHugetlb()) {
+                hugeNeed.merge(r.pageSize(), r.length() / r.pageSize(), Long::sum); // hugetlb reserves at mmap
+            } else {
+                bytes += r.residentBytes() + (r.opsUsed().contains(ResolveIoctl.MOVE) ? r.length() : 0);
+            }
+        }
+        for (Map.Entry<Long, Long> e : hugeNeed.entrySet()) {
+            long need = e.getValue() + 1; // +1 for the probe's page
+            long free = HugePages.free(e.getKey());
+            if (free < need) {
+                throw new ReplayException(plan.trace() + " needs " + e.getValue() + " " + Backend.fromTrace("hugetlb", e.getKey()).label()
+                        + " pages (+1 for the probe), " + free + " are free; reserve them: " + HugePages.reserveHint(e.getKey(), need));
+            }
+        }
+        long available = SystemMemory.available();
+        if (bytes > available / 10 * 9) {
+            throw new ReplayException(plan.trace() + " needs " + (bytes >> 20) + " MiB resident to replay; only "
+                    + (available >> 20) + " MiB are available");
+        }
+        Map<String, ProbeCell> seen = new HashMap<>();
+        CapabilityProbe probe = new CapabilityProbe();
+        for (RegionPlan r : plan.regions()) {
+            for (ResolveIoctl op : r.opsUsed()) {
+                ProbeCell cell = seen.computeIfAbsent(r.backend() + "/" + r.mode() + "/" + op,
+                        k -> probe.probe(r.backend(), r.mode(), op));
+                if (!cell.supported()) {
+                    throw new ReplayException("region " + r.id() + " (" + r.name() + ") on " + r.backend().label()
+                            + " cannot resolve " + r.mode() + " faults with " + op + " on this kernel: " + cell.detail()
+                            + " (faultline probe shows what can)");
+                }
+            }
+        }
+        checked = true;
+    }
+
+    /**
+     * Runs the warm-up runs, then the measured ones, writing the measured runs' rows to {@code out}.
+     *
+     * @param out      the results file, or null to keep none (the summary is still computed)
+     * @param command  the command line, for the results' metadata
+     * @param progress called about once a second
+     * @throws ReplayException if a run failed or was stopped (no results file is left then)
+     */
+    public Result run(Path out, String command, Consumer<Progress> progress) throws IOException {
+        if (!checked) {
+            check();
+        }
+        Path partial = out != null ? out.resolveSibling(out.getFileName() + ".partial")
+                : Files.createTempFile("faultline-replay-", ".arrow");
+        List<RunResult> results = new ArrayList<>();
+        RunResult onDemand = null;
+        boolean done = false;
+        try {
+            int total = options.warmup() + options.runs();
+            for (int i = 0; i < total; i++) {
+                int run = i - options.warmup();
+                if (run == 0 && options.prefetch()) {
+                    onDemand = runOnce(-1, false, partial, command, progress);
+                }
+                results.add(runOnce(run, options.prefetch(), partial, command, progress));
+                if (stop) {
+                    throw new ReplayException("stopped during " + (run < 0 ? "warm-up run " + (i + 1) : "run " + run)
+                            + "; no results were written");
+                }
+            }
+            long lost = 0;
+            for (RunResult r : results) {
+                lost += r.lost();
+            }
+            writer.putFooter(TraceRecorder.FOOTER_LOST, Long.toString(lost));
+            writer.putFooter("runs", Integer.toString(options.runs()));
+            writer.close();
+            ReplaySummary summary = ReplaySummary.read(partial);
+            Path kept = null;
+            if (out != null) {
+                if (Files.exists(out)) {
+                    Files.move(out, out.resolveSibling(out.getFileName() + ".old"), StandardCopyOption.REPLACE_EXISTING);
+                }
+                Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
+                kept = out;
+            }
+            done = true;
+            return new Result(List.copyOf(results), kept, summary, onDemand);
+        } finally {
+            if (writer != null) {
+                try {
+                    writer.close();
+                } catch (IOException | RuntimeException ignored) {
+                    // the file is removed below; the run's own failure is what the user needs to see
+                }
+            }
+            if (!done || out == null) {
+                Files.deleteIfExists(partial);
+            }
+        }
+    }
+
+    /** One run: measured (rows to the results file) when {@code run >= 0}; with {@code prefetch}, the working set goes in first. */
+    private RunResult runOnce(int run, boolean prefetch, Path partial, String command, Consumer<Progress> progress)
+            throws IOException {
+        boolean measured = run >= 0;
+        List<AutoCloseable> closers = new ArrayList<>();
+        try {
+            List<HandledRegion> handled = new ArrayList<>();
+            List<TracePolicy> policies = new ArrayList<>();
+            for (RegionPlan r : plan.regions()) {
+                PageSource source = PageSource.pattern(r.maxRangeLength(), TracePolicy.FILL);
+                closers.add(source);
+                TracePolicy policy = new TracePolicy(r, source, options.delayNanos());
+                closers.add(policy);
+                Region region = Region.map(r.backend(), r.length());
+                closers.add(region);
+                handled.add(new HandledRegion(r.id(), r.name(), region, policy, TouchClock.sparse(r.pages(), r.pageSize())));
+                policies.add(policy);
+            }
+            Userfaultfd uffd = Userfaultfd.open(UffdHandler.features(handled));
+            UffdHandler handler;
+            try {
+                handler = new UffdHandler(uffd, handled, options.handlerThreads(), options.waitStrategy(),
+                        measured ? options.ringCapacity() : 0);
+            } catch (RuntimeException e) {
+                uffd.close();
+                throw e;
+            }
+            RecordRing pushRing = measured && !plan.pushes().isEmpty() ? new RecordRing(options.ringCapacity()) : null;
+            TraceRecorder recorder = null;
+            long prefetched = 0;
+            long prefetchNanos = 0;
+            long nanos = 0;
+            Pusher pusher = null;
+            Toucher[] touchers = touchers(handled, handler);
+            try {
+                if (measured) {
+                    List<RecordRing> rings = new ArrayList<>(handler.rings());
+                    if (pushRing != null) {
+                        rings.add(pushRing);
+                    }
+                    recorder = new TraceRecorder(writer(partial, command, uffd.features(), handled), run, rings, handler.clocks());
+                }
+                if (prefetch) {
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < handled.size(); i++) {
+                        prefetched += policies.get(i).installAll(uffd, handled.get(i).region().address());
+                    }
+                    prefetchNanos = System.nanoTime() - t0;
+                }
+                if (!plan.pushes().isEmpty()) {
+                    pusher = new Pusher(uffd, handler, handled, policies, pushRing);
+                    pusher.thread.start();
+                }
+                long touches = plan.touches();
+                nanos = TouchRun.runAll(touchers, this::stop, ns -> progress.accept(new Progress(run, options.runs(),
+                        TouchRun.done(touchers), touches, handler.faults(), ns)));
+            } finally {
+                if (pusher != null) {
+                    pusher.finish();
+                }
+                handler.close(); // stops the handler threads and releases any toucher still on a fault
+                if (recorder != null) {
+                    recorder.touchersDone();
+                    recorder.close();
+                }
+            }
+            Throwable failure = handler.failure();
+            if (failure == null && pusher != null) {
+                failure = pusher.failure;
+            }
+            if (failure != null) {
+                throw new ReplayException((measured ? "run " + run : "a warm-up run") + " failed: " + failure.getMessage()
+                        + "; no results were written", failure);
+            }
+            String verified = options.verify() ? verify(handled, policies) : null;
+            return new RunResult(run, handler.faults(), TouchRun.done(touchers), nanos, prefetched, prefetchNanos,
+                    pusher == null ? 0 : pusher.issued, (recorder == null ? 0 : recorder.lost()), verified);
+        } finally {
+            for (int i = closers.size() - 1; i >= 0; i--) {
+                try {
+                    closers.get(i).close();
+                } catch (Exception ignored) {
+                    // closing regions and sources does not fail in a way the user can act on
+                }
+            }
+        }
+    }
+
+    private String verify(List<HandledRegion> handled, List<TracePolicy> policies) {
+        for (int i = 0; i < handled.size(); i++) {
+            TouchClock clock = handled.get(i).clock();
+            String problem = policies.get(i).verify(handled.get(i).region().address(), slot -> clock.latency(slot) >= 0);
+            if (problem != null) {
+                return problem;
+            }
+        }
+        return "ok";
+    }
+
+    private Toucher[] touchers(List<HandledRegion> handled, UffdHandler handler) {
+        long[] bases = new long[handled.size()];
+        long[] pageSizes = new long[handled.size()];
+        TouchClock[] clocks = new TouchClock[handled.size()];
+        for (HandledRegion h : handled) {
+            bases[h.id()] = h.region().address();
+            pageSizes[h.id()] = h.region().pageSize();
+            clocks[h.id()] = h.clock();
+        }
+        Toucher[] touchers = new Toucher[plan.scripts().size()];
+        for (int t = 0; t < touchers.length; t++) {
+            touchers[t] = new Toucher(plan.scripts().get(t), bases, pageSizes, clocks,
+                    () -> stop || handler.failure() != null);
+        }
+        return touchers;
+    }
+
+    private TraceWriter writer(Path partial, String command, long features, List<HandledRegion> handled) throws IOException {
+        if (writer == null) {
+            List<RegionInfo> regions = new ArrayList<>();
+            for (HandledRegion h : handled) {
+                regions.add(h.info());
+            }
+            TraceHeader recorded = plan.header();
+            TraceHeader header = TraceHeader.now("replay", command, features, regions)
+                    .with("trace", plan.trace().getFileName().toString())
+                    .with("trace_source", recorded.source())
+                    .with("trace_kernel", recorded.kernel())
+                    .with("backend", options.backend() == null ? "as recorded" : options.backend().label())
+                    .with("resolve", options.resolve() == null ? "as recorded" : options.resolve().name())
+                    .with("threads", Integer.toString(plan.scripts().size()))
+                    .with("handler_threads", Integer.toString(options.handlerThreads()))
+                    .with("wait", options.waitStrategy().label())
+                    .with("pace", options.pace().label())
+                    .with("delay_ns", Long.toString(options.delayNanos()))
+                    .with("prefetch", options.prefetch() ? "working-set" : "none")
+                    .with("runs", Integer.toString(options.runs()))
+                    .with("warmup", Integer.toString(options.warmup()));
+            writer = TraceWriter.create(partial, header, options.compression(), true);
+        }
+        return writer;
+    }
+
+    /** Re-issues the plan's pushes in recorded order (paced like the touches), recording each as a RESOLVE row. */
+    private final class Pusher implements Runnable {
+        final Thread thread;
+        private final Userfaultfd uffd;
+        private final UffdHandler handler;
+        private final List<HandledRegion> handled;
+        private final List<TracePolicy> policies;
+        private final RecordRing ring;
+        private volatile boolean finish;
+        volatile Throwable failure;
+        volatile long issued;
+
+        Pusher(Userfaultfd uffd, UffdHandler handler, List<HandledRegion> handled, List<TracePolicy> policies, RecordRing ring) {
+            this.uffd = uffd;
+            this.handler = handler;
+            this.handled = handled;
+            this.policies = policies;
+            this.ring = ring;
+            this.thread = Thread.ofPlatform().name("faultline-replay-pusher").daemon().unstarted(this);
+        }
+
+        @Override
+        public void run() {
+            TraceEvent row = new TraceEvent();
+            long start = System.nanoTime();
+            try {
+                for (Push p : plan.pushes()) {
+                    while (!finish && !stop && System.nanoTime() - start < p.dueNanos()) {
+                        LockSupport.parkNanos(Math.min(1_000_000, p.dueNanos() - (System.nanoTime() - start)));
+                    }
+                    if (finish || stop) {
+                        return;
+                    }
+                    HandledRegion h = handled.get(p.region());
+                    long t0 = System.nanoTime();
+                    long rc = policies.get(p.region()).push(uffd, h.region().address(), p);
+                    long t1 = System.nanoTime();
+                    issued++;
+                    if (ring != null) {
+                        row.clear();
+                        row.seq = handler.nextSeq();
+                        row.kind = EventKind.RESOLVE;
+                        row.region = p.region();
+                        row.offset = p.offset();
+                        row.address = h.region().address() + p.offset();
+                        row.ioctl = p.op();
+                        row.resolveOffset = p.offset();
+                        row.resolveLength = p.length();
+                        row.result = rc < 0 ? (int) rc : 0;
+                        row.tResolveStart = t0;
+                        row.tResolveEnd = t1;
+                        ring.offer(row);
+                    }
+                }
+            } catch (Throwable t) {
+                failure = t;
+            }
+        }
+
+        /** Drops the pushes not yet due when the touches ended (no fault is left to race them) and waits for the thread. */
+        void finish() {
+            finish = true;
+            LockSupport.unpark(thread);
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
