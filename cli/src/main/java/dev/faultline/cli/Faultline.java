@@ -51,7 +51,9 @@ public final class Faultline implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int exit = commandLine().execute(args);
+        StopOnSignal.reported(); // a Ctrl-C'd command has said why it stopped: the JVM may go
+        System.exit(exit);
     }
 
     private static int failed(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {

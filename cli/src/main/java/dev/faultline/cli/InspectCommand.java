@@ -67,6 +67,7 @@ final class InspectCommand implements Callable<Integer> {
         int lastPage = -1;
         long[] count = null;
         List<String> first = new ArrayList<>();
+        Map<Integer, long[]> byRun = new TreeMap<>(); // replay results only
         TraceEvent e = new TraceEvent();
         long tMin = Long.MAX_VALUE;
         long tMax = Long.MIN_VALUE;
@@ -75,6 +76,9 @@ final class InspectCommand implements Callable<Integer> {
                 r.read(i, e);
                 byKind[e.kind.ordinal()]++;
                 byIoctl[e.ioctl.ordinal()]++;
+                if (e.run >= 0) {
+                    byRun.computeIfAbsent(e.run, k -> new long[1])[0]++;
+                }
                 String backend = r.backend(i);
                 int page = r.pageSize(i);
                 if (backend != lastBackend || page != lastPage) { // rows come in long runs of one region
@@ -128,6 +132,11 @@ final class InspectCommand implements Callable<Integer> {
         byBackend.forEach((backend, sizes) -> sizes.forEach((page, n) ->
                 b.append(backend).append(' ').append(Units.pageSize(page)).append(' ').append(n[0]).append("  ")));
         out.println("rows by backend  " + (b.isEmpty() ? "-" : b.toString().strip()));
+        if (!byRun.isEmpty()) {
+            StringBuilder runs = new StringBuilder();
+            byRun.forEach((run, n) -> runs.append(run).append(": ").append(n[0]).append("  "));
+            out.println("rows by run      " + runs.toString().strip());
+        }
         if (tMin <= tMax) {
             out.println("time span        " + Units.nanos(tMax - tMin));
         }

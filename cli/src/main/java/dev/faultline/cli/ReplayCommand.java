@@ -20,6 +20,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -92,8 +93,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--runs", paramLabel = "K", description = "Measured runs (default: ${DEFAULT-VALUE}).")
     int runs = 1;
 
-    @Option(names = "--warmup", paramLabel = "W", description = "Runs before those, not measured (default: ${DEFAULT-VALUE}).")
-    int warmup;
+    @Option(names = "--warmup", paramLabel = "W", description = "Runs before those, not measured: the first pass also compiles the fault path (default: ${DEFAULT-VALUE}).")
+    int warmup = 1;
 
     @Option(names = "--verify", description = "After each run, check that every resolved page holds what was served.")
     boolean verify;
@@ -131,6 +132,7 @@ final class ReplayCommand implements Callable<Integer> {
         runner.check(); // refuse before mapping anything or touching any file
         Path out = noResults ? null : output != null ? output : Path.of(stem(trace) + ".replay.arrow");
         PrintWriter err = cl.getErr();
+        boolean replacing = out != null && Files.exists(out);
         ProgressLine line = new ProgressLine(err);
         ReplayRunner.Result result;
         try {
@@ -141,6 +143,9 @@ final class ReplayCommand implements Callable<Integer> {
                             pr.faults() * 1e9 / Math.max(1, pr.nanos())))));
         } finally {
             line.clear();
+        }
+        if (replacing) {
+            err.println("faultline replay: kept the previous " + out + " as " + out + ".old");
         }
         PrintWriter o = cl.getOut();
         if (json) {
@@ -221,16 +226,16 @@ final class ReplayCommand implements Callable<Integer> {
         m.put("backend", options.backend() == null ? null : options.backend().label());
         m.put("pace", options.pace().label());
         List<Map<String, Object>> runs = new ArrayList<>();
+        List<Map<String, Object>> warmups = new ArrayList<>();
         for (RunResult run : r.runs()) {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("run", run.run());
-            j.put("warmup", run.warmup());
             j.put("faults", run.faults());
             j.put("touches", run.touches());
             j.put("duration_ns", run.nanos());
             j.put("faults_per_s", Math.round(run.faultsPerSecond()));
             Histogram h = latencyOf(r.summary(), run.run());
-            if (h != null && h.getTotalCount() > 0) {
+            if (!run.warmup() && h != null && h.getTotalCount() > 0) {
                 j.put("p50_ns", h.getValueAtPercentile(50));
                 j.put("p99_ns", h.getValueAtPercentile(99));
             }
@@ -239,9 +244,10 @@ final class ReplayCommand implements Callable<Integer> {
             j.put("pushes", run.pushes());
             j.put("lost_events", run.lost());
             j.put("verified", run.verified());
-            runs.add(j);
+            (run.warmup() ? warmups : runs).add(j);
         }
         m.put("runs", runs);
+        m.put("warmup_runs", warmups);
         if (r.onDemand() != null) {
             m.put("on_demand_duration_ns", r.onDemand().nanos());
             m.put("on_demand_faults", r.onDemand().faults());

@@ -140,6 +140,10 @@ public final class ReplayRunner {
         }
         Path partial = out != null ? out.resolveSibling(out.getFileName() + ".partial")
                 : Files.createTempFile("faultline-replay-", ".arrow");
+        if (out != null) {
+            Files.deleteIfExists(partial); // left by a replay that was killed
+            Files.createFile(partial);     // an unwritable place fails now, not after the first run
+        }
         List<RunResult> results = new ArrayList<>();
         RunResult onDemand = null;
         boolean done = false;
@@ -210,12 +214,12 @@ public final class ReplayRunner {
             UffdHandler handler;
             try {
                 handler = new UffdHandler(uffd, handled, options.handlerThreads(), options.waitStrategy(),
-                        measured ? options.ringCapacity() : 0);
+                        options.ringCapacity());
             } catch (RuntimeException e) {
                 uffd.close();
                 throw e;
             }
-            RecordRing pushRing = measured && !plan.pushes().isEmpty() ? new RecordRing(options.ringCapacity()) : null;
+            RecordRing pushRing = !plan.pushes().isEmpty() ? new RecordRing(options.ringCapacity()) : null;
             TraceRecorder recorder = null;
             long prefetched = 0;
             long prefetchNanos = 0;
@@ -223,13 +227,14 @@ public final class ReplayRunner {
             Pusher pusher = null;
             Toucher[] touchers = touchers(handled, handler);
             try {
-                if (measured) {
-                    List<RecordRing> rings = new ArrayList<>(handler.rings());
-                    if (pushRing != null) {
-                        rings.add(pushRing);
-                    }
-                    recorder = new TraceRecorder(writer(partial, command, uffd.features(), handled), run, rings, handler.clocks());
+                List<RecordRing> rings = new ArrayList<>(handler.rings());
+                if (pushRing != null) {
+                    rings.add(pushRing);
                 }
+                // an unmeasured run records too, into a scratch file: it warms the very code the measured runs use
+                TraceWriter into = measured ? writer(partial, command, uffd.features(), handled)
+                        : scratch(header(command, uffd.features(), handled), closers);
+                recorder = new TraceRecorder(into, run, rings, handler.clocks());
                 if (prefetch) {
                     long t0 = System.nanoTime();
                     for (int i = 0; i < handled.size(); i++) {
@@ -264,7 +269,7 @@ public final class ReplayRunner {
             }
             String verified = options.verify() ? verify(handled, policies) : null;
             return new RunResult(run, handler.faults(), TouchRun.done(touchers), nanos, prefetched, prefetchNanos,
-                    pusher == null ? 0 : pusher.issued, (recorder == null ? 0 : recorder.lost()), verified);
+                    pusher == null ? 0 : pusher.issued, recorder == null ? 0 : recorder.lost(), verified);
         } finally {
             for (int i = closers.size() - 1; i >= 0; i--) {
                 try {
@@ -306,28 +311,40 @@ public final class ReplayRunner {
 
     private TraceWriter writer(Path partial, String command, long features, List<HandledRegion> handled) throws IOException {
         if (writer == null) {
-            List<RegionInfo> regions = new ArrayList<>();
-            for (HandledRegion h : handled) {
-                regions.add(h.info());
-            }
-            TraceHeader recorded = plan.header();
-            TraceHeader header = TraceHeader.now("replay", command, features, regions)
-                    .with("trace", plan.trace().getFileName().toString())
-                    .with("trace_source", recorded.source())
-                    .with("trace_kernel", recorded.kernel())
-                    .with("backend", options.backend() == null ? "as recorded" : options.backend().label())
-                    .with("resolve", options.resolve() == null ? "as recorded" : options.resolve().name())
-                    .with("threads", Integer.toString(plan.scripts().size()))
-                    .with("handler_threads", Integer.toString(options.handlerThreads()))
-                    .with("wait", options.waitStrategy().label())
-                    .with("pace", options.pace().label())
-                    .with("delay_ns", Long.toString(options.delayNanos()))
-                    .with("prefetch", options.prefetch() ? "working-set" : "none")
-                    .with("runs", Integer.toString(options.runs()))
-                    .with("warmup", Integer.toString(options.warmup()));
-            writer = TraceWriter.create(partial, header, options.compression(), true);
+            writer = TraceWriter.create(partial, header(command, features, handled), options.compression(), true);
         }
         return writer;
+    }
+
+    /** A results writer for an unmeasured run, on a temporary file deleted when the run's closers run. */
+    private TraceWriter scratch(TraceHeader header, List<AutoCloseable> closers) throws IOException {
+        Path file = Files.createTempFile("faultline-warmup-", ".arrow");
+        closers.add(() -> Files.deleteIfExists(file));
+        TraceWriter w = TraceWriter.create(file, header, options.compression(), true);
+        closers.add(w);
+        return w;
+    }
+
+    private TraceHeader header(String command, long features, List<HandledRegion> handled) {
+        List<RegionInfo> regions = new ArrayList<>();
+        for (HandledRegion h : handled) {
+            regions.add(h.info());
+        }
+        TraceHeader recorded = plan.header();
+        return TraceHeader.now("replay", command, features, regions)
+                .with("trace", plan.trace().getFileName().toString())
+                .with("trace_source", recorded.source())
+                .with("trace_kernel", recorded.kernel())
+                .with("backend", options.backend() == null ? "as recorded" : options.backend().label())
+                .with("resolve", options.resolve() == null ? "as recorded" : options.resolve().name())
+                .with("threads", Integer.toString(plan.scripts().size()))
+                .with("handler_threads", Integer.toString(options.handlerThreads()))
+                .with("wait", options.waitStrategy().label())
+                .with("pace", options.pace().label())
+                .with("delay_ns", Long.toString(options.delayNanos()))
+                .with("prefetch", options.prefetch() ? "working-set" : "none")
+                .with("runs", Integer.toString(options.runs()))
+                .with("warmup", Integer.toString(options.warmup()));
     }
 
     /** Re-issues the plan's pushes in recorded order (paced like the touches), recording each as a RESOLVE row. */

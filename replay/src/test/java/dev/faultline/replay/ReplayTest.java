@@ -124,8 +124,8 @@ class ReplayTest {
         assertEquals(recorded.perThread(), replayed.perThread(), "faults per thread");
         assertEquals(recorded.perIoctl(), replayed.perIoctl(), "faults per ioctl");
         assertEquals(recorded.pages(), replayed.pages(), "the same pages");
-        assertEquals(recorded.faults(), r.runs().getFirst().faults(), "the handler's own count");
-        assertEquals("ok", r.runs().getFirst().verified());
+        assertEquals(recorded.faults(), r.runs().getLast().faults(), "the handler's own count");
+        assertEquals("ok", r.runs().getLast().verified());
         assertFalse(Files.exists(dir.resolve("r.arrow.partial")), "no partial file left");
         try (TraceReader rr = TraceReader.open(out)) {
             assertTrue(rr.hasRunColumn());
@@ -141,14 +141,14 @@ class ReplayTest {
 
         ReplayRunner.Result huge = replay(trace, dir.resolve("h.arrow"),
                 ReplayOptions.builder().backend(Backend.HUGETLB_2M).verify(true).build());
-        assertEquals(2048 / 512, huge.runs().getFirst().faults(), "one fault per 2M page of an 8 MiB scan");
-        assertEquals("ok", huge.runs().getFirst().verified());
+        assertEquals(2048 / 512, huge.runs().getLast().faults(), "one fault per 2M page of an 8 MiB scan");
+        assertEquals("ok", huge.runs().getLast().verified());
         ReplaySummary.Group g = huge.summary().groups().getFirst();
         assertEquals(Backend.HUGETLB_2M.pageSize(), g.pageSize());
         assertEquals("hugetlb", g.backend());
 
         ReplayRunner.Result anon = replay(trace, dir.resolve("a.arrow"), ReplayOptions.builder().backend(Backend.ANON).build());
-        assertEquals(2048, anon.runs().getFirst().faults());
+        assertEquals(2048, anon.runs().getLast().faults());
         assertEquals("anon", anon.summary().groups().getFirst().backend());
     }
 
@@ -177,7 +177,7 @@ class ReplayTest {
         assertEquals(200, spread.scripts().get(5).size());
         Path out = dir.resolve("r.arrow");
         ReplayRunner.Result r = replay(trace, out, ReplayOptions.builder().threads(6).build());
-        assertEquals(1200, r.runs().getFirst().faults());
+        assertEquals(1200, r.runs().getLast().faults());
         assertEquals(List.of(200L, 200L, 200L, 200L, 200L, 200L), Counts.of(out, 0).perThread(), "six threads fault");
     }
 
@@ -185,7 +185,7 @@ class ReplayTest {
     void prefetchingTheWorkingSetLeavesNoFaultsAndIsComparedWithOnDemand(@TempDir Path dir) throws IOException {
         Path trace = record(dir, WorkloadKind.RANDOM, Backend.SHMEM, ResolveIoctl.COPY, 2000, 1);
         ReplayRunner.Result r = replay(trace, null, ReplayOptions.builder().prefetch(true).verify(true).build());
-        RunResult run = r.runs().getFirst();
+        RunResult run = r.runs().getLast();
         assertEquals(2000, run.prefetched());
         assertEquals(0, run.faults(), "every page was there before the touches");
         assertEquals(2000, r.onDemand().faults(), "the on-demand run faults every page");
@@ -200,10 +200,10 @@ class ReplayTest {
         Path trace = dir.resolve("paced.arrow");
         new WorkloadRunner(s).run(trace, "test", p -> { });
         ReplayRunner.Result paced = replay(trace, null, ReplayOptions.builder().pace(Pace.RECORDED).build());
-        assertTrue(paced.runs().getFirst().nanos() >= 190_000_000L, "recorded pace took " + paced.runs().getFirst().nanos() + " ns");
+        assertTrue(paced.runs().getLast().nanos() >= 190_000_000L, "recorded pace took " + paced.runs().getLast().nanos() + " ns");
         ReplayRunner.Result fast = replay(trace, null, ReplayOptions.builder().pace(Pace.parse("4x")).build());
-        assertTrue(fast.runs().getFirst().nanos() >= 190_000_000L / 4, "4x took " + fast.runs().getFirst().nanos() + " ns");
-        assertTrue(fast.runs().getFirst().nanos() < paced.runs().getFirst().nanos(), "4x is faster than recorded");
+        assertTrue(fast.runs().getLast().nanos() >= 190_000_000L / 4, "4x took " + fast.runs().getLast().nanos() + " ns");
+        assertTrue(fast.runs().getLast().nanos() < paced.runs().getLast().nanos(), "4x is faster than recorded");
     }
 
     @Test
@@ -213,7 +213,7 @@ class ReplayTest {
         ReplayRunner.Result r = replay(trace, out, ReplayOptions.builder().resolve(ResolveIoctl.CONTINUE)
                 .delayNanos(200_000).verify(true).build());
         assertEquals(Map.of(ResolveIoctl.CONTINUE, 500L), Counts.of(out, 0).perIoctl());
-        assertEquals("ok", r.runs().getFirst().verified());
+        assertEquals("ok", r.runs().getLast().verified());
         assertTrue(r.summary().groups().getFirst().service().getValueAtPercentile(50) >= 200_000,
                 "the injected delay is part of the service time");
     }
@@ -267,7 +267,7 @@ class ReplayTest {
         assertEquals(2, c.faults(), "page 0 (its COPY covers pages 1-3) and page 40");
         assertEquals(1, c.resolves(), "the push is re-issued");
         assertEquals(Map.of(ResolveIoctl.COPY, 1L, ResolveIoctl.ZEROPAGE, 1L), c.perIoctl());
-        assertEquals("ok", r.runs().getFirst().verified());
+        assertEquals("ok", r.runs().getLast().verified());
     }
 
     /**

@@ -1,0 +1,40 @@
+# Shared by the scripts that measure Faultline against the C floor (../shared/reference/uffd_floor.c).
+# Source it after setting root; it sets work (a temp dir removed on exit) and builds $work/uffd_floor.
+
+floor_src=${FAULTLINE_FLOOR_SRC:-$root/../shared/reference/uffd_floor.c}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+[ -f "$floor_src" ] || { echo "$(basename "$0"): no $floor_src" >&2; exit 1; }
+gcc -O2 -pthread -o "$work/uffd_floor" "$floor_src"
+"$root/faultline" --version >/dev/null   # builds the jar first if needed
+
+# floor_reserve_2m N: as root, makes sure N 2M huge pages are free (the hugetlb cases need them),
+# and gives back on exit what it added: the machine is shared.
+floor_reserve_2m() {
+    local pool=/sys/kernel/mm/hugepages/hugepages-2048kB need=$1
+    if [ "$(id -u)" = 0 ] && [ -d "$pool" ] && [ "$(cat $pool/free_hugepages)" -lt "$need" ]; then
+        floor_hugepages_before=$(cat $pool/nr_hugepages)
+        echo $(( floor_hugepages_before + need - $(cat $pool/free_hugepages) )) > $pool/nr_hugepages
+        trap 'rm -rf "$work"; echo "$floor_hugepages_before" > '"$pool"'/nr_hugepages' EXIT
+    fi
+}
+
+# floor_median FILE KEY: the median of KEY over the JSON lines of FILE. KEY is a dotted path
+# (runs.0.p50_ns); a * takes, within one line, the median over a list's items that have the rest
+# (runs.*.p50_ns: the measured runs of one replay).
+floor_median() {
+    python3 - "$1" "$2" <<'PY'
+import json, statistics, sys
+path, key = sys.argv[1:]
+def get(o, parts):
+    for i, part in enumerate(parts):
+        if part == "*":
+            vals = [v for v in (get(x, parts[i + 1:]) for x in o) if v is not None]
+            return statistics.median(vals) if vals else None
+        o = o[int(part)] if isinstance(o, list) else o.get(part)
+        if o is None:
+            return None
+    return o
+print(statistics.median(get(json.loads(l), key.split(".")) for l in open(path) if l.strip()))
+PY
+}

@@ -1,0 +1,136 @@
+package dev.faultline.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code faultline replay} end to end: record, replay, inspect; refusals; Ctrl-C. */
+class ReplayCommandTest {
+
+    static Path recordTrace(Path dir, String pages) {
+        Path t = dir.resolve("t.arrow");
+        CliRun rec = CliRun.of("record", "--workload", "random", "--backend", "shmem", "--pages", pages, "--threads", "2",
+                "-o", t.toString());
+        assertEquals(0, rec.exit(), rec.err());
+        return t;
+    }
+
+    @Test
+    void recordReplayInspect(@TempDir Path dir) throws Exception {
+        Path t = recordTrace(dir, "20000");
+        Path r = dir.resolve("r.arrow");
+        CliRun replay = CliRun.of("replay", t.toString(), "-o", r.toString(), "--runs", "2", "--warmup", "1", "--verify", "--json");
+        assertEquals(0, replay.exit(), replay.err());
+        JsonNode j = new ObjectMapper().readTree(replay.out());
+        assertEquals(20000, j.get("recorded_faults").asLong());
+        assertEquals(2, j.get("threads").asInt(), "one faulting thread per recorded thread");
+        assertEquals(2, j.get("runs").size(), "two measured runs");
+        assertEquals(1, j.get("warmup_runs").size());
+        for (JsonNode run : j.get("runs")) {
+            assertEquals(20000, run.get("faults").asLong());
+            assertEquals("ok", run.get("verified").asText());
+        }
+        JsonNode g = j.get("groups").get(0);
+        assertEquals("COPY", g.get("ioctl").asText());
+        assertEquals(40000, g.get("faults").asLong(), "both measured runs");
+        assertTrue(g.get("p50_ns").asLong() > 0);
+
+        CliRun inspect = CliRun.of("inspect", r.toString());
+        assertEquals(0, inspect.exit(), inspect.err());
+        assertTrue(inspect.out().contains("rows by kind     PAGEFAULT 40000\n"), inspect.out());
+        assertTrue(inspect.out().contains("source replay: faultline replay"), inspect.out());
+        assertTrue(inspect.out().contains("rows by run      0: 20000  1: 20000\n"), inspect.out());
+
+        CliRun table = CliRun.of("replay", t.toString(), "--no-results", "--backend", "anon");
+        assertEquals(0, table.exit(), table.err());
+        assertTrue(table.out().contains("COPY         4K         anon         20,000"), table.out());
+        assertFalse(Files.exists(dir.resolve("t.replay.arrow")));
+    }
+
+    @Test
+    void refusalsAreOneLineAndLeaveNothingBehind(@TempDir Path dir) throws Exception {
+        Path t = recordTrace(dir, "200");
+        Path r = dir.resolve("r.arrow");
+
+        CliRun pace = CliRun.of("replay", t.toString(), "--pace", "slow");
+        assertEquals(2, pace.exit());
+        assertTrue(pace.err().contains("--pace takes full, recorded or a speed factor such as 2x or 0.5x, not 'slow'"), pace.err());
+        CliRun delay = CliRun.of("replay", t.toString(), "--delay", "5");
+        assertEquals(2, delay.exit());
+        assertTrue(delay.err().contains("--delay: '5' is not a duration"), delay.err());
+
+        CliRun move = CliRun.of("replay", t.toString(), "--resolve", "move", "-o", r.toString());
+        assertEquals(1, move.exit());
+        assertEquals(1, move.err().strip().lines().count(), move.err());
+        assertTrue(move.err().startsWith("faultline replay: region 0 (random) on shmem cannot resolve MISSING faults with MOVE"), move.err());
+
+        CliRun missing = CliRun.of("replay", dir.resolve("nope.arrow").toString());
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().startsWith("faultline replay: no such file"), missing.err());
+
+        Path foreign = dir.resolve("foreign.arrow");
+        Files.writeString(foreign, "not an arrow file at all\n".repeat(20));
+        CliRun notArrow = CliRun.of("replay", foreign.toString(), "-o", r.toString());
+        assertEquals(1, notArrow.exit());
+        assertEquals(1, notArrow.err().strip().lines().count(), notArrow.err());
+
+        byte[] whole = Files.readAllBytes(t);
+        Path truncated = dir.resolve("truncated.arrow");
+        Files.write(truncated, java.util.Arrays.copyOf(whole, 300));
+        CliRun cut = CliRun.of("replay", truncated.toString(), "-o", r.toString());
+        assertEquals(1, cut.exit(), cut.out());
+        assertEquals(1, cut.err().strip().lines().count(), cut.err());
+
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of("foreign.arrow", "t.arrow", "truncated.arrow"),
+                    files.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList()), "no results of any kind");
+        }
+    }
+
+    @Test
+    void ctrlCStopsAReplayAndLeavesNoResultsFile(@TempDir Path dir) throws Exception {
+        Path t = recordTrace(dir, "4000");
+        Path r = dir.resolve("r.arrow");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                "--add-opens=java.base/java.nio=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-cp", System.getProperty("java.class.path"), Faultline.class.getName(),
+                "replay", t.toString(), "-o", r.toString(), "--delay", "1ms", "--warmup", "0", "--runs", "100").start();
+        StringBuilder err = new StringBuilder();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                err.append(line).append('\n');
+                if (line.contains("touches")) {
+                    break; // a progress line: the replay is under way
+                }
+            }
+            assertTrue(err.toString().contains("touches"), "progress before the signal: " + err);
+            assertTrue(Files.exists(dir.resolve("r.arrow.partial")), "results are written to a partial file meanwhile");
+            assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the replay stops: no thread left hung");
+            while ((line = in.readLine()) != null) {
+                err.append(line).append('\n');
+            }
+        }
+        assertNotEquals(0, p.exitValue());
+        assertTrue(err.toString().contains("faultline replay: stopped during run 0; no results were written"), err.toString());
+        assertFalse(Files.exists(r), "no results file");
+        assertFalse(Files.exists(dir.resolve("r.arrow.partial")), "no half-written results file");
+    }
+}
