@@ -247,7 +247,7 @@ public final class ReplayRunner {
                     pusher.thread.start();
                 }
                 long touches = plan.touches();
-                nanos = TouchRun.runAll(touchers, this::stop, ns -> progress.accept(new Progress(run, options.runs(),
+                nanos = TouchRun.runAll(touchers, handler.cpus(), this::stop, ns -> progress.accept(new Progress(run, options.runs(),
                         TouchRun.done(touchers), touches, handler.faults(), ns)));
             } finally {
                 if (pusher != null) {

@@ -41,6 +41,7 @@ public final class UffdHandler implements AutoCloseable {
     private final HandledRegion[] regions;
     private final WaitStrategy wait;
     private final RecordRing[] rings;
+    private final SpinCpus cpus;
     private final Thread[] threads;
     private final long[] faults; // per thread, at index thread * COUNTERS
     private final AtomicLong seq = new AtomicLong();
@@ -69,6 +70,7 @@ public final class UffdHandler implements AutoCloseable {
             rings[i] = new RecordRing(ringCapacity);
         }
         this.faults = new long[threads * COUNTERS];
+        this.cpus = wait == WaitStrategy.SPIN ? SpinCpus.forSpinning(threads) : SpinCpus.none();
         this.threads = new Thread[threads];
         for (int i = 0; i < threads; i++) {
             int index = i;
@@ -103,6 +105,11 @@ public final class UffdHandler implements AutoCloseable {
         return clocks;
     }
 
+    /** The CPUs its spinning threads own: faulting threads should stay off them ({@link SpinCpus#keepOff()}). */
+    public SpinCpus cpus() {
+        return cpus;
+    }
+
     /** Faults resolved so far (exact once closed). */
     public long faults() {
         long n = 0;
@@ -129,6 +136,7 @@ public final class UffdHandler implements AutoCloseable {
         RecordRing ring = rings.length > 0 ? rings[index] : null;
         TraceEvent row = new TraceEvent();
         int c = index * COUNTERS;
+        cpus.pinHandler(index);
         try (Arena arena = Arena.ofConfined()) {
             UffdMessageBuffer buf = new UffdMessageBuffer(arena, BATCH);
             while (running) {

@@ -1,5 +1,7 @@
 package dev.faultline.collector.touch;
 
+import dev.faultline.collector.handler.SpinCpus;
+
 import java.util.function.LongConsumer;
 
 /**
@@ -7,17 +9,34 @@ import java.util.function.LongConsumer;
  * calling back about once a second with the nanoseconds so far (for progress lines). An interrupt
  * of the waiting thread is passed to {@code onInterrupt} (which should make the touchers stop)
  * and the wait goes on, so no toucher is left running.
+ *
+ * <p>While they run, the touchers keep off the CPUs a spinning handler owns ({@link SpinCpus})
+ * and the JIT compiler threads run SCHED_IDLE ({@link CompilerThreads}): both kept a woken
+ * faulting thread waiting milliseconds for its CPU.
  */
 public final class TouchRun {
     private TouchRun() {
     }
 
     /** Starts every toucher, waits for all; returns the nanoseconds from the first start to the last end. */
-    public static long runAll(Toucher[] touchers, Runnable onInterrupt, LongConsumer everySecond) {
+    public static long runAll(Toucher[] touchers, SpinCpus cpus, Runnable onInterrupt, LongConsumer everySecond) {
         Thread[] threads = new Thread[touchers.length];
         for (int t = 0; t < touchers.length; t++) {
-            threads[t] = Thread.ofPlatform().name("faultline-toucher-" + t).daemon().unstarted(touchers[t]);
+            Toucher toucher = touchers[t];
+            threads[t] = Thread.ofPlatform().name("faultline-toucher-" + t).daemon().unstarted(() -> {
+                cpus.keepOff();
+                toucher.run();
+            });
         }
+        int[] demoted = CompilerThreads.demote();
+        try {
+            return join(threads, onInterrupt, everySecond);
+        } finally {
+            CompilerThreads.restore(demoted);
+        }
+    }
+
+    private static long join(Thread[] threads, Runnable onInterrupt, LongConsumer everySecond) {
         long t0 = System.nanoTime();
         for (Thread t : threads) {
             t.start();

@@ -148,7 +148,7 @@ public final class WorkloadRunner {
     /** Runs the touchers to the end, reporting progress once a second; returns the nanoseconds they took. */
     private long touch(Toucher[] touchers, long touches, UffdHandler handler, TraceRecorder recorder,
                        Consumer<Progress> progress) {
-        return TouchRun.runAll(touchers, () -> stop = true, nanos -> progress.accept(new Progress(
+        return TouchRun.runAll(touchers, handler.cpus(), () -> stop = true, nanos -> progress.accept(new Progress(
                 TouchRun.done(touchers), touches, handler.faults(), recorder == null ? 0 : recorder.flushed(),
                 recorder == null ? 0 : recorder.lost(), nanos)));
     }

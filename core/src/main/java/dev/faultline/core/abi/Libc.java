@@ -70,6 +70,11 @@ public final class Libc {
     private static final MethodHandle SCHED_SETSCHEDULER = bind("sched_setscheduler",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), -1);
 
+    private static final MethodHandle SCHED_SETAFFINITY = bind("sched_setaffinity",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
+    private static final MethodHandle SCHED_GETAFFINITY = bind("sched_getaffinity",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
+
     private static final MethodHandle EXIT = LINKER.downcallHandle(find("_exit"),
             FunctionDescriptor.ofVoid(JAVA_INT));
     private static final MethodHandle MEMSET = LINKER.downcallHandle(find("memset"),
@@ -333,6 +338,35 @@ public final class Libc {
         s.arg.set(JAVA_INT, 0, 0);
         try {
             return (int) check((int) SCHED_SETSCHEDULER.invokeExact(s.callState, tid, policy, s.arg.address()), s);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code sched_setaffinity(tid, 8, &mask)}: lets thread {@code tid} run only on the CPUs whose
+     * bits are set in {@code mask} (CPUs 0-63); 0 or -errno.
+     */
+    public static int setAffinity(int tid, long mask) {
+        Scratch s = scratch();
+        s.arg.set(JAVA_LONG, 0, mask);
+        try {
+            return (int) check((int) SCHED_SETAFFINITY.invokeExact(s.callState, tid, 8L, s.arg.address()), s);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code sched_getaffinity(tid, 8, &mask)}: the CPUs thread {@code tid} (0: the caller) may run
+     * on, as a mask of CPUs 0-63; -errno (EINVAL on a machine with more than 64 CPUs).
+     */
+    public static long getAffinity(int tid) {
+        Scratch s = scratch();
+        s.arg.set(JAVA_LONG, 0, 0L);
+        try {
+            int rc = (int) check((int) SCHED_GETAFFINITY.invokeExact(s.callState, tid, 8L, s.arg.address()), s);
+            return rc < 0 ? rc : s.arg.get(JAVA_LONG, 0);
         } catch (Throwable t) {
             throw rethrow(t);
         }
