@@ -7,18 +7,9 @@ final class Units {
     private Units() {
     }
 
-    /** {@code 4096 -> "4K"}, {@code 2097152 -> "2M"}, {@code 1073741824 -> "1G"}: page sizes. */
+    /** {@code 4096 -> "4K"}, {@code 2097152 -> "2M"}, {@code 1073741824 -> "1G"}: page sizes, as the report writes them. */
     static String pageSize(long bytes) {
-        if (bytes >= 1L << 30 && bytes % (1L << 30) == 0) {
-            return (bytes >> 30) + "G";
-        }
-        if (bytes >= 1L << 20 && bytes % (1L << 20) == 0) {
-            return (bytes >> 20) + "M";
-        }
-        if (bytes >= 1L << 10 && bytes % (1L << 10) == 0) {
-            return (bytes >> 10) + "K";
-        }
-        return bytes + "B";
+        return dev.faultline.analysis.Format.pageSize(bytes);
     }
 
     /** {@code 1536 -> "1.50 KiB"}: file and region sizes. */

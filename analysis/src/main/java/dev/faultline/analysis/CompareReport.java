@@ -1,0 +1,119 @@
+package dev.faultline.analysis;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.faultline.analysis.Comparison.GroupComparison;
+import dev.faultline.analysis.Comparison.PercentileChange;
+import dev.faultline.analysis.chart.ChartFiles;
+import dev.faultline.analysis.chart.Charts;
+import org.HdrHistogram.Histogram;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Writes a comparison as a report directory: {@code index.html} with the verdict table and the
+ * side-by-side charts (overlaid percentile curves per group, paired boxes), and {@code summary.json}.
+ * Built as {@code DIR.partial} and renamed into place, like {@link Report}.
+ */
+public final class CompareReport {
+    private CompareReport() {
+    }
+
+    public static void write(TraceAnalysis base, TraceAnalysis candidate, List<GroupComparison> groups, double threshold,
+                             Path dir, String command) throws IOException {
+        Report.checkReplaceable(dir);
+        Path partial = dir.resolveSibling(dir.getFileName() + ".partial");
+        Report.deleteTree(partial);
+        Files.createDirectories(partial);
+        try {
+            String from = base.file().getFileName() + " → " + candidate.file().getFileName();
+            StringBuilder sb = new StringBuilder();
+            boolean regressed = Comparison.anyRegression(groups);
+            sb.append("<p>base <code>").append(Report.esc(base.file().toString())).append("</code> (kernel ")
+                    .append(Report.esc(base.header().kernel())).append(") · candidate <code>").append(Report.esc(candidate.file().toString()))
+                    .append("</code> (kernel ").append(Report.esc(candidate.header().kernel())).append(") · threshold ")
+                    .append(String.format(Locale.ROOT, "%.1f%%", threshold * 100)).append("</p>\n");
+            sb.append("<p class=\"verdict-").append(regressed ? "regression" : "none").append("\">")
+                    .append(regressed ? "REGRESSION in at least one group" : "no group regressed").append("</p>\n");
+            sb.append("<table><tr><th>group</th><th>faults base / candidate</th><th>percentile</th><th>base</th><th>candidate</th>"
+                    + "<th>ratio</th><th>95% interval</th><th>verdict</th><th>resampled</th></tr>\n");
+            for (GroupComparison g : groups) {
+                if (g.onlyIn() != null) {
+                    sb.append("<tr><td>").append(Report.esc(g.key().label())).append("</td><td colspan=8>only in the ")
+                            .append(g.onlyIn()).append("</td></tr>\n");
+                    continue;
+                }
+                for (PercentileChange c : g.changes()) {
+                    sb.append("<tr><td>").append(Report.esc(g.key().label())).append(String.format(Locale.ROOT,
+                            "</td><td class=n>%,d / %,d</td><td>p%.0f</td><td class=n>%s</td><td class=n>%s</td><td class=n>%.3f</td>"
+                                    + "<td class=n>[%.3f, %.3f]</td><td class=\"verdict-%s\">%s</td><td>%s</td></tr>\n",
+                            g.baseFaults(), g.candidateFaults(), c.percentile(), Format.nanos(c.base()), Format.nanos(c.candidate()),
+                            c.ratio(), c.low(), c.high(), c.verdict().name().toLowerCase(Locale.ROOT), c.verdict().label(),
+                            Report.esc(g.runs())));
+                }
+            }
+            sb.append("</table>\n<h3>Charts</h3>\n");
+            List<String> names = new ArrayList<>();
+            List<Histogram> bs = new ArrayList<>();
+            List<Histogram> cs = new ArrayList<>();
+            for (GroupComparison g : groups) {
+                if (g.onlyIn() != null) {
+                    continue;
+                }
+                names.add(g.key().label());
+                bs.add(g.base());
+                cs.add(g.candidate());
+                Report.image(sb, partial, ChartFiles.write(Charts.percentiles("Fault latency by percentile: " + g.key().label(), from,
+                        List.of("base: " + base.file().getFileName(), "candidate: " + candidate.file().getFileName()),
+                        List.of(g.base(), g.candidate())), partial, "percentiles-" + g.key().slug()));
+            }
+            if (!names.isEmpty()) {
+                Report.image(sb, partial, ChartFiles.write(Charts.pairedBoxes("Base and candidate, per group", from, names, bs, cs),
+                        partial, "boxes"));
+            }
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("command", command);
+            json.put("base", base.file().toString());
+            json.put("candidate", candidate.file().toString());
+            json.put("threshold", threshold);
+            json.put("regression", regressed);
+            List<Map<String, Object>> list = new ArrayList<>();
+            for (GroupComparison g : groups) {
+                Map<String, Object> j = new LinkedHashMap<>();
+                j.put("ioctl", g.key().ioctl());
+                j.put("page_size", g.key().pageSize());
+                j.put("backend", g.key().backend());
+                j.put("base_faults", g.baseFaults());
+                j.put("candidate_faults", g.candidateFaults());
+                j.put("verdict", g.onlyIn() != null ? "only in " + g.onlyIn() : g.verdict().label());
+                j.put("resampled", g.runs());
+                for (PercentileChange c : g.changes()) {
+                    String p = String.format(Locale.ROOT, "p%.0f", c.percentile());
+                    j.put(p + "_base_ns", c.base());
+                    j.put(p + "_candidate_ns", c.candidate());
+                    j.put(p + "_ratio", c.ratio());
+                    j.put(p + "_ci", List.of(c.low(), c.high()));
+                    j.put(p + "_verdict", c.verdict().label());
+                }
+                list.add(j);
+            }
+            json.put("groups", list);
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(partial.resolve("summary.json").toFile(), json);
+            Files.writeString(partial.resolve("index.html"), Report.page("Faultline comparison", command, sb.toString()), StandardCharsets.UTF_8);
+            Report.deleteTree(dir);
+            Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            Report.deleteTree(partial);
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package dev.faultline.analysis;
+
+import org.HdrHistogram.Histogram;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Base against candidate, per group (ioctl × page size × backend): the ratio candidate / base of
+ * p50, p90 and p99 with a 95% bootstrap interval, and a verdict against a relative threshold.
+ *
+ * <p>With at least two runs on each side (replay {@code --runs K}) the bootstrap resamples runs —
+ * each run's percentile, then the median over the resampled runs — so run-to-run noise is in the
+ * interval, as in Firecracker's A/B tool. With one run a side it resamples faults (the order
+ * statistic of a resample is drawn from its Beta distribution, normal-approximated, and read off
+ * the histogram), which leaves run-to-run noise out: {@link GroupComparison#runs()} says which.
+ *
+ * <p>A percentile regresses when its ratio exceeds 1 + threshold and the interval lies wholly
+ * above 1; it improves when the ratio is under 1 - threshold and the interval lies wholly below
+ * 1. A group regresses when any of its three percentiles does.
+ */
+public final class Comparison {
+    /** Bootstrap resamples per percentile. */
+    public static final int RESAMPLES = 2000;
+    static final double[] PERCENTILES = {50, 90, 99};
+
+    /** What a group or a percentile came to. */
+    public enum Verdict {
+        REGRESSION, IMPROVEMENT, NO_CHANGE;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+        }
+    }
+
+    /** One percentile of one group: base and candidate values (ns), the ratio and its interval. */
+    public record PercentileChange(double percentile, double base, double candidate, double ratio, double low, double high,
+                                   Verdict verdict) {
+    }
+
+    /**
+     * One group's comparison; {@code changes} is empty and {@code verdict} NO_CHANGE when the group
+     * is on one side only ({@code onlyIn} then names the side).
+     *
+     * @param runs "runs" when runs were resampled, "faults" when faults were
+     */
+    public record GroupComparison(GroupKey key, long baseFaults, long candidateFaults, List<PercentileChange> changes,
+                                  Verdict verdict, String runs, String onlyIn, Histogram base, Histogram candidate) {
+    }
+
+    private Comparison() {
+    }
+
+    /** Compares every group of the two analyses. */
+    public static List<GroupComparison> compare(TraceAnalysis base, TraceAnalysis candidate, double threshold, long seed) {
+        Map<GroupKey, Map<Integer, Histogram>> b = base.runs();
+        Map<GroupKey, Map<Integer, Histogram>> c = candidate.runs();
+        TreeSet<GroupKey> keys = new TreeSet<>(b.keySet());
+        keys.addAll(c.keySet());
+        SplittableRandom random = new SplittableRandom(seed);
+        List<GroupComparison> out = new ArrayList<>();
+        for (GroupKey k : keys) {
+            Map<Integer, Histogram> br = b.getOrDefault(k, new TreeMap<>());
+            Map<Integer, Histogram> cr = c.getOrDefault(k, new TreeMap<>());
+            Histogram bAll = merged(br);
+            Histogram cAll = merged(cr);
+            if (bAll.getTotalCount() == 0 || cAll.getTotalCount() == 0) {
+                out.add(new GroupComparison(k, bAll.getTotalCount(), cAll.getTotalCount(), List.of(), Verdict.NO_CHANGE,
+                        "", bAll.getTotalCount() == 0 ? "candidate" : "base", bAll, cAll));
+                continue;
+            }
+            boolean byRuns = br.size() >= 2 && cr.size() >= 2;
+            List<PercentileChange> changes = new ArrayList<>();
+            Verdict group = Verdict.NO_CHANGE;
+            for (double p : PERCENTILES) {
+                double baseValue = byRuns ? medianOfRuns(br, p) : bAll.getValueAtPercentile(p);
+                double candValue = byRuns ? medianOfRuns(cr, p) : cAll.getValueAtPercentile(p);
+                double ratio = candValue / Math.max(1, baseValue);
+                double[] ratios = new double[RESAMPLES];
+                for (int i = 0; i < RESAMPLES; i++) {
+                    double bs = byRuns ? resampleRuns(br, p, random) : resampleFaults(bAll, p, random);
+                    double cs = byRuns ? resampleRuns(cr, p, random) : resampleFaults(cAll, p, random);
+                    ratios[i] = cs / Math.max(1, bs);
+                }
+                java.util.Arrays.sort(ratios);
+                double low = ratios[(int) (RESAMPLES * 0.025)];
+                double high = ratios[(int) (RESAMPLES * 0.975) - 1];
+                Verdict v = ratio > 1 + threshold && low > 1 ? Verdict.REGRESSION
+                        : ratio < 1 - threshold && high < 1 ? Verdict.IMPROVEMENT : Verdict.NO_CHANGE;
+                changes.add(new PercentileChange(p, baseValue, candValue, ratio, low, high, v));
+                if (v == Verdict.REGRESSION) {
+                    group = Verdict.REGRESSION;
+                } else if (v == Verdict.IMPROVEMENT && group == Verdict.NO_CHANGE) {
+                    group = Verdict.IMPROVEMENT;
+                }
+            }
+            out.add(new GroupComparison(k, bAll.getTotalCount(), cAll.getTotalCount(), List.copyOf(changes), group,
+                    byRuns ? br.size() + " vs " + cr.size() + " runs" : "faults (one run a side: run-to-run noise not included)",
+                    null, bAll, cAll));
+        }
+        return out;
+    }
+
+    static Histogram merged(Map<Integer, Histogram> runs) {
+        Histogram all = new Histogram(3);
+        for (Histogram h : runs.values()) {
+            all.add(h);
+        }
+        return all;
+    }
+
+    private static double medianOfRuns(Map<Integer, Histogram> runs, double p) {
+        double[] v = runs.values().stream().filter(h -> h.getTotalCount() > 0).mapToDouble(h -> h.getValueAtPercentile(p)).sorted().toArray();
+        return v.length == 0 ? 0 : median(v);
+    }
+
+    private static double resampleRuns(Map<Integer, Histogram> runs, double p, SplittableRandom random) {
+        Histogram[] hs = runs.values().toArray(Histogram[]::new);
+        double[] v = new double[hs.length];
+        for (int i = 0; i < hs.length; i++) {
+            v[i] = hs[random.nextInt(hs.length)].getValueAtPercentile(p);
+        }
+        java.util.Arrays.sort(v);
+        return median(v);
+    }
+
+    /** The p-th percentile of a resample of all n faults: its order statistic is Beta(k, n+1-k), drawn normal-approximated. */
+    private static double resampleFaults(Histogram h, double p, SplittableRandom random) {
+        double n = h.getTotalCount();
+        double k = Math.max(1, Math.ceil(p / 100 * n));
+        double mean = k / (n + 1);
+        double sd = Math.sqrt(k * (n - k + 1) / ((n + 1) * (n + 1) * (n + 2)));
+        double u = Math.min(1, Math.max(0, mean + sd * gaussian(random)));
+        return h.getValueAtPercentile(100 * u);
+    }
+
+    private static double gaussian(SplittableRandom r) {
+        double u1 = Math.max(1e-12, r.nextDouble());
+        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * r.nextDouble());
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** Whether any group regressed. */
+    public static boolean anyRegression(List<GroupComparison> groups) {
+        return groups.stream().anyMatch(g -> g.verdict() == Verdict.REGRESSION);
+    }
+}

@@ -1,0 +1,26 @@
+package dev.faultline.analysis;
+
+import dev.faultline.core.trace.TraceHeader;
+import org.HdrHistogram.Histogram;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@link Analyzer} found in one file: its header and footer, the fault groups, per run and
+ * group the latency histograms (what {@code compare} bootstraps over), the working set, and the
+ * address pattern per region.
+ *
+ * @param runs per group (without the {@code part}) and run number, the latency histogram (run 0 for a trace)
+ * @param addressMaps per region id: time × offset band counts
+ * @param events rows read, of every kind
+ * @param recovered whether the file was read up to its last complete batch (its writer died)
+ */
+public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> footer, By by,
+                            List<GroupStats> groups, Map<GroupKey, Map<Integer, Histogram>> runs,
+                            WorkingSet workingSet, Map<Integer, TimeGrid> addressMaps, long events,
+                            boolean recovered) {
+    /** Rows of an address map: the region's length split into this many bands. */
+    public static final int ADDRESS_ROWS = 64;
+}
