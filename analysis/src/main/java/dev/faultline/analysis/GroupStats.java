@@ -21,14 +21,34 @@ public final class GroupStats {
     private final Histogram queue = new Histogram(3);
     private final Histogram service = new Histogram(3);
     private final Histogram wake = new Histogram(3);
-    private final TimeGrid latencyOverTime = new TimeGrid(LOG2_ROWS);
-    private final TimeGrid faultsOverTime = new TimeGrid(1);
+    private final TimeGrid latencyOverTime;
+    private final TimeGrid faultsOverTime;
     private long faults;
     private long first = Long.MAX_VALUE;
     private long last = Long.MIN_VALUE;
 
     public GroupStats(GroupKey key) {
+        this(key, Long.MIN_VALUE);
+    }
+
+    /** Stats whose time grids start at {@code start} (ns): the file's first fault, so that shares of one file merge. */
+    public GroupStats(GroupKey key, long start) {
         this.key = key;
+        this.latencyOverTime = new TimeGrid(LOG2_ROWS, start);
+        this.faultsOverTime = new TimeGrid(1, start);
+    }
+
+    /** Adds another share of the same group (the same key, grids with the same start). */
+    public void merge(GroupStats o) {
+        endToEnd.add(o.endToEnd);
+        queue.add(o.queue);
+        service.add(o.service);
+        wake.add(o.wake);
+        latencyOverTime.merge(o.latencyOverTime);
+        faultsOverTime.merge(o.faultsOverTime);
+        faults += o.faults;
+        first = Math.min(first, o.first);
+        last = Math.max(last, o.last);
     }
 
     /** Counts one fault row; times are CLOCK_MONOTONIC ns or {@link Long#MIN_VALUE} when unknown. */

@@ -309,7 +309,12 @@ public final class Report {
                 + "td.n{text-align:right;font-variant-numeric:tabular-nums}table.meta th{background:#f4f4f4}"
                 + "figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}code{background:#f4f4f4;padding:2px 4px}"
                 + ".verdict-regression{color:#b00;font-weight:bold}.verdict-improvement{color:#070;font-weight:bold}"
-                + "</style></head><body>\n<h1>" + esc(title) + "</h1>\n<p>Made by <code>" + esc(command) + "</code></p>\n"
+                + "</style>\n"
+                // counts what loaded and what failed, on the body, for whoever checks the page (a test, a CI job)
+                + "<script>let errors=0;addEventListener('error',()=>errors++,true);addEventListener('load',()=>{"
+                + "const i=[...document.images];document.body.dataset.images=i.filter(x=>x.complete&&x.naturalWidth>0).length"
+                + "+'/'+i.length;document.body.dataset.errors=errors;});</script>"
+                + "</head><body>\n<h1>" + esc(title) + "</h1>\n<p>Made by <code>" + esc(command) + "</code></p>\n"
                 + body + "</body></html>\n";
     }
 

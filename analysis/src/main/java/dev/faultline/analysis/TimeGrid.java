@@ -9,17 +9,50 @@ package dev.faultline.analysis;
 public final class TimeGrid {
     /** Time columns at most. */
     public static final int MAX_COLUMNS = 256;
-    private static final long FIRST_WIDTH_NANOS = 1_000_000; // 1 ms, doubled as needed
+    private static final int FIRST_SHIFT = 20; // columns of 2^20 ns (about 1 ms) at first, doubled as needed: shifts, not divisions
 
     private final int rows;
     private final long[] cells; // column-major: cells[col * rows + row]
     private long start = Long.MIN_VALUE;
-    private long width = FIRST_WIDTH_NANOS;
+    private int shift = FIRST_SHIFT;
     private int columns;
 
     public TimeGrid(int rows) {
+        this(rows, Long.MIN_VALUE);
+    }
+
+    /** A grid whose first column starts at {@code start} (ns), so that grids of one file can be {@link #merge merged}. */
+    public TimeGrid(int rows, long start) {
         this.rows = rows;
         this.cells = new long[MAX_COLUMNS * rows];
+        this.start = start;
+    }
+
+    /**
+     * Adds {@code other}'s counts (a grid of the same rows and start, e.g. from another thread's
+     * share of a file): the finer of the two is coarsened to the other's column width first.
+     */
+    public void merge(TimeGrid other) {
+        if (other.rows != rows || other.columns == 0) {
+            return;
+        }
+        if (start == Long.MIN_VALUE) {
+            start = other.start;
+        }
+        if (other.start != start) {
+            throw new IllegalArgumentException("grids with different starts: " + start + ", " + other.start);
+        }
+        while (shift < other.shift) {
+            merge();
+        }
+        int factor = 1 << (shift - other.shift);
+        for (int c = 0; c < other.columns; c++) {
+            int col = c / factor;
+            for (int r = 0; r < rows; r++) {
+                cells[col * rows + r] += other.cells[c * rows + r];
+            }
+            columns = Math.max(columns, col + 1);
+        }
     }
 
     /** Counts one event at time {@code t} (ns) in row {@code row} (clamped to the rows there are). */
@@ -31,10 +64,10 @@ public final class TimeGrid {
         if (d < 0) {
             d = 0; // rows of several threads arrive slightly out of order: count them in the first column
         }
-        while (d / width >= MAX_COLUMNS) {
+        while (d >>> shift >= MAX_COLUMNS) {
             merge();
         }
-        int col = (int) (d / width);
+        int col = (int) (d >>> shift);
         int r = Math.max(0, Math.min(rows - 1, row));
         cells[col * rows + r]++;
         columns = Math.max(columns, col + 1);
@@ -47,7 +80,7 @@ public final class TimeGrid {
             }
         }
         java.util.Arrays.fill(cells, MAX_COLUMNS / 2 * rows, cells.length, 0);
-        width *= 2;
+        shift++;
         columns = (columns + 1) / 2;
     }
 
@@ -62,7 +95,7 @@ public final class TimeGrid {
 
     /** Nanoseconds per column. */
     public long width() {
-        return width;
+        return 1L << shift;
     }
 
     /** The time of the first event (ns), or Long.MIN_VALUE if none. */
