@@ -38,8 +38,11 @@ public final class Analyzer {
     private Analyzer() {
     }
 
-    /** Analyzes {@code file}, splitting groups by {@code by}. */
+    /** Analyzes {@code file} (a trace, replay results, or a JMH JSON result file), splitting trace groups by {@code by}. */
     public static TraceAnalysis analyze(Path file, By by) throws IOException {
+        if (java.nio.file.Files.isRegularFile(file) && JmhResults.looksLikeJson(file)) {
+            return JmhResults.analyze(file);
+        }
         try (TraceReader r = TraceReader.open(file)) {
             int batches = r.batchCount();
             Share whole;

@@ -24,6 +24,7 @@ public final class GroupStats {
     private final TimeGrid latencyOverTime;
     private final TimeGrid faultsOverTime;
     private long faults;
+    private String sourceOverride; // set for groups that are not faults (JMH samples)
     private long first = Long.MAX_VALUE;
     private long last = Long.MIN_VALUE;
 
@@ -49,6 +50,16 @@ public final class GroupStats {
         faults += o.faults;
         first = Math.min(first, o.first);
         last = Math.max(last, o.last);
+    }
+
+    /**
+     * Records {@code count} measurements of {@code nanos} that are not fault rows (a JMH sample or
+     * iteration score), described by {@code source}: they count as latency, with no time or split.
+     */
+    public void addSamples(long nanos, long count, String source) {
+        endToEnd.recordValueWithCount(Math.max(1, nanos), count);
+        faults += count;
+        sourceOverride = source;
     }
 
     /** Counts one fault row; times are CLOCK_MONOTONIC ns or {@link Long#MIN_VALUE} when unknown. */
@@ -97,6 +108,9 @@ public final class GroupStats {
 
     /** What {@link #latency()} measures. */
     public String latencySource() {
+        if (sourceOverride != null) {
+            return sourceOverride;
+        }
         return endToEnd.getTotalCount() > 0 ? "t_wake - t_fault" : "service: t_resolve_end - t_read";
     }
 

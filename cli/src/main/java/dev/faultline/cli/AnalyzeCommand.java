@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
 /** {@code faultline analyze}: latency per group, charts and an HTML report for traces and replay results. */
 @Command(name = "analyze", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
         description = {
-            "Analyze traces and replay results: fault latency per ioctl × page size × backend (p50 to max, "
+            "Analyze traces, replay results and JMH result files (-rf json): fault latency per ioctl × page size × backend (p50 to max, "
                 + "faults/s, queue / service / wake), the working set, and charts — written as a report "
                 + "directory with index.html (opens from disk), summary.json, summary.csv and each chart as PNG and SVG.",
             "",
@@ -38,7 +38,7 @@ final class AnalyzeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Traces or replay results.")
+    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Traces, replay results or JMH JSON results (one group per benchmark, one run per iteration).")
     List<Path> files;
 
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "The report directory (default: ${DEFAULT-VALUE}). An earlier report there is replaced; any other non-empty directory is refused.")
@@ -60,8 +60,12 @@ final class AnalyzeCommand implements Callable<Integer> {
         Report.write(analyses, output, command);
         PrintWriter o = cl.getOut();
         for (TraceAnalysis a : analyses) {
-            o.printf(Locale.ROOT, "%s: %,d rows, %,d faults on %,d pages%s%n", a.file(), a.events(), a.workingSet().faults(),
-                    a.workingSet().uniquePages(), a.recovered() ? " (RECOVERED file)" : "");
+            if ("jmh".equals(a.header().source())) {
+                o.printf(Locale.ROOT, "%s: JMH results, %,d measurements%n", a.file(), a.events());
+            } else {
+                o.printf(Locale.ROOT, "%s: %,d rows, %,d faults on %,d pages%s%n", a.file(), a.events(), a.workingSet().faults(),
+                        a.workingSet().uniquePages(), a.recovered() ? " (RECOVERED file)" : "");
+            }
             o.printf(Locale.ROOT, "  %-28s %10s %10s %10s %10s %10s %10s%n", "group", "faults", "faults/s", "p50", "p99", "p99.9", "max");
             for (GroupStats g : a.groups()) {
                 Histogram h = g.latency();
