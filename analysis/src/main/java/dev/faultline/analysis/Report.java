@@ -41,12 +41,17 @@ public final class Report {
 
     /** Writes the report of {@code analyses} to {@code dir}; {@code command} is shown on the page. */
     public static void write(List<TraceAnalysis> analyses, Path dir, String command) throws IOException {
+        write(analyses, dir, command, "");
+    }
+
+    /** The same, with {@code introHtml} (already escaped HTML, e.g. findings and links) above the files' sections. */
+    public static void write(List<TraceAnalysis> analyses, Path dir, String command, String introHtml) throws IOException {
         checkReplaceable(dir);
         Path partial = dir.resolveSibling(dir.getFileName() + ".partial");
         deleteTree(partial);
         Files.createDirectories(partial);
         try {
-            StringBuilder body = new StringBuilder();
+            StringBuilder body = new StringBuilder(introHtml);
             List<Map<String, Object>> files = new ArrayList<>();
             List<String> csv = new ArrayList<>();
             csv.add("file,ioctl,page_size,backend,part,faults,faults_per_s,latency_source,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,"

@@ -23,4 +23,9 @@ public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> f
                             boolean recovered) {
     /** Rows of an address map: the region's length split into this many bands. */
     public static final int ADDRESS_ROWS = 64;
+
+    /** The same analysis, shown as {@code shownAs} (e.g. where the file will be once moved into the report). */
+    public TraceAnalysis shownAs(Path shownAs) {
+        return new TraceAnalysis(shownAs, header, footer, by, groups, runs, workingSet, addressMaps, events, recovered);
+    }
 }
