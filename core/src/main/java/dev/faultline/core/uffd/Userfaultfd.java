@@ -66,22 +66,48 @@ public final class Userfaultfd implements AutoCloseable {
 
     /**
      * Opens a userfaultfd the best way this process may (syscall, then /dev/userfaultfd, then
-     * user-mode-only) and requests exactly {@code features}.
+     * user-mode-only) and requests {@code features} — all of them, except that EVENT_FORK, which the
+     * kernel grants only with CAP_SYS_PTRACE, is dropped where it is refused with EPERM ({@link
+     * #features()} says what was granted; a child then simply does not inherit the registration).
      *
      * @throws KernelException if no way works, or the kernel refuses a requested feature
      */
     public static Userfaultfd open(long features) {
         KernelException last = null;
+        long fork = UffdFeature.EVENT_FORK.mask();
         for (OpenedVia via : OpenedVia.values()) {
+            int fd;
             try {
-                return open(features, via);
+                fd = rawOpen(via);
             } catch (KernelException e) {
                 if (e.errno() != Errno.EPERM && e.errno() != Errno.EACCES && e.errno() != Errno.ENOENT
                         && e.errno() != Errno.ENOSYS) {
                     throw e;
                 }
                 last = e;
+                continue;
             }
+            long granted = features;
+            try {
+                try {
+                    handshake(fd, granted);
+                } catch (KernelException e) {
+                    if (e.errno() != Errno.EPERM || (granted & fork) == 0) {
+                        throw e;
+                    }
+                    Libc.close(fd); // a failed UFFDIO_API is not retried on the same fd: start afresh without EVENT_FORK
+                    fd = -1;
+                    fd = rawOpen(via);
+                    granted &= ~fork;
+                    handshake(fd, granted);
+                }
+            } catch (RuntimeException e) {
+                if (fd >= 0) {
+                    Libc.close(fd);
+                }
+                throw e;
+            }
+            return new Userfaultfd(fd, via, granted);
         }
         throw last;
     }
