@@ -1,5 +1,7 @@
 package dev.faultline.core.trace;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.uffd.RegisterMode;
 
@@ -15,7 +17,9 @@ import dev.faultline.core.uffd.RegisterMode;
  * @param modes     register modes as {@code MISSING|WP|MINOR}
  * @param base      the address the region had when recorded (0 if unknown)
  */
-public record RegionInfo(int id, String name, String backend, long pageSize, long length, String modes, long base) {
+public record RegionInfo(int id, String name, String backend,
+                         @JsonProperty("page_size") @JsonAlias("pageSize") long pageSize, // pageSize: traces before 2026-11-23
+                         long length, String modes, long base) {
 
     /** The entry for a region of {@code backend} registered in {@code modes} ({@link RegisterMode} bits). */
     public static RegionInfo of(int id, String name, Backend backend, long length, long modes, long base) {

@@ -28,6 +28,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TraceFormatTest {
+
+    @Test
+    void regionsWritePageSizeAsDesignedAndStillReadTheOlderName() throws Exception {
+        TraceHeader h = TraceHeader.now("in-process", "x", 0, List.of(RegionInfo.of(0, "r", dev.faultline.core.region.Backend.SHMEM, 8192, 1, 0)));
+        String json = h.toMetadata().get(TraceHeader.KEY_REGIONS);
+        assertTrue(json.contains("\"page_size\":4096"), json);
+        Map<String, String> older = new java.util.HashMap<>(h.toMetadata());
+        older.put(TraceHeader.KEY_REGIONS, json.replace("page_size", "pageSize")); // traces written before 2026-11-23
+        assertEquals(4096, TraceHeader.fromMetadata("old.arrow", older).regions().getFirst().pageSize());
+    }
+
     @TempDir
     Path dir;
 
