@@ -195,7 +195,7 @@ final class DemoCommand implements Callable<Integer> {
             runner = new ReplayRunner(ReplayPlanner.plan(trace, o), o);
             runner.check();
         } catch (ReplayException e) {
-            skipped.add("replaying on " + backend.label() + ": " + e.getMessage());
+            skipped.add("replaying on " + backend.label() + ": " + e.getMessage().replace(trace.toString(), trace.getFileName().toString()));
             return null;
         }
         step("replaying " + trace.getFileName() + " on " + backend.label() + (delayNanos > 0 ? " with " + Format.nanos(delayNanos)
