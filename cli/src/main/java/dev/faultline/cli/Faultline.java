@@ -30,7 +30,7 @@ import java.nio.file.NoSuchFileException;
             "  inspect   what a trace or results file holds",
             "",
             "Run 'faultline COMMAND --help' for a command's options."},
-        subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, AnalyzeCommand.class, CompareCommand.class, DemoCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, AnalyzeCommand.class, CompareCommand.class, BenchCommand.class, DemoCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Faultline implements Runnable {
     /** Exit status when the work failed. */
     public static final int EXIT_FAILED = 1;

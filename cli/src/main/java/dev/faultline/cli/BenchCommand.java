@@ -1,0 +1,151 @@
+package dev.faultline.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.faultline.collector.handler.ResolvePolicy;
+import dev.faultline.core.probe.CapabilityProbe;
+import dev.faultline.core.region.Backend;
+import dev.faultline.core.region.HugePages;
+import dev.faultline.core.uffd.ResolveIoctl;
+import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code faultline bench}: runs Faultline's JMH suites and writes one JMH JSON result file that
+ * {@code analyze} and {@code compare} read — so "kernel A vs kernel B" is a bench on each, then a compare.
+ */
+@Command(name = "bench", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        description = {
+            "Run Faultline's JMH suites and write their results as one JMH JSON file, which 'faultline analyze' "
+                + "and 'faultline compare' read (one group per benchmark and parameters, one run per iteration).",
+            "",
+            "Suites: roundtrip — one fault round trip per backend × resolve op × wait strategy, only the combinations "
+                + "this kernel supports (asked of the probe first; hugetlb2m only with 33 free 2M pages); analyze — "
+                + "how fast a trace is analyzed; recording — what recording costs the handler. JMH prints its progress.",
+            "",
+            "Examples:",
+            "  faultline bench -o a.json                     (on kernel A; then on kernel B with -o b.json)",
+            "  faultline compare a.json b.json -o cmp",
+            "  faultline bench roundtrip --quick -o rt.json && faultline analyze rt.json -o report"})
+final class BenchCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "SUITE", arity = "0..*", description = "roundtrip, analyze, recording or all (default: roundtrip).")
+    List<String> suites = new ArrayList<>(List.of("roundtrip"));
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "The JMH JSON results (default: ${DEFAULT-VALUE}).")
+    Path output = Path.of("bench-results.json");
+
+    @Option(names = "--quick", description = "One measurement iteration, no warm-up: a smoke run, not a measurement.")
+    boolean quick;
+
+    @Option(names = "--backend", paramLabel = "NAME", split = ",", converter = BackendConverter.class,
+            description = "Round trips on these backends only: anon, shmem, hugetlb2m (default: all three).")
+    List<Backend> backends = List.of(Backend.ANON, Backend.SHMEM, Backend.HUGETLB_2M);
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        List<String> chosen = new ArrayList<>();
+        for (String s : suites) {
+            switch (s.toLowerCase(Locale.ROOT)) {
+                case "roundtrip", "analyze", "recording" -> chosen.add(s.toLowerCase(Locale.ROOT));
+                case "all" -> chosen.addAll(List.of("roundtrip", "analyze", "recording"));
+                default -> throw new CommandLine.ParameterException(cl, "unknown suite '" + s + "' (expected roundtrip, analyze, recording or all)");
+            }
+        }
+        PrintWriter err = cl.getErr();
+        Path work = Files.createTempDirectory("faultline-bench-");
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ArrayNode all = json.createArrayNode();
+        try {
+            int part = 0;
+            for (String suite : chosen) {
+                for (ChainedOptionsBuilder o : runs(suite, err)) {
+                    Path file = work.resolve("part" + part++ + ".json");
+                    if (quick) {
+                        o.warmupIterations(0).measurementIterations(1);
+                    }
+                    new Runner(o.resultFormat(ResultFormatType.JSON).result(file.toString()).build()).run();
+                    if (Files.exists(file)) {
+                        json.readTree(file.toFile()).forEach(all::add);
+                    }
+                }
+            }
+            if (all.isEmpty()) {
+                throw new IllegalStateException("no benchmark produced a result (see JMH's output above)");
+            }
+            Path partial = output.resolveSibling(output.getFileName() + ".partial");
+            json.writeValue(partial.toFile(), all);
+            Files.move(partial, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            try (var files = Files.list(work)) {
+                for (Path p : files.toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            Files.deleteIfExists(work);
+        }
+        PrintWriter o = cl.getOut();
+        o.printf(Locale.ROOT, "wrote %d results to %s; next: faultline analyze %s -o report%n", all.size(), output, output);
+        o.flush();
+        return 0;
+    }
+
+    /** The JMH runs of a suite: for roundtrip, one per backend with the ops the probe says work there. */
+    private List<ChainedOptionsBuilder> runs(String suite, PrintWriter err) {
+        List<ChainedOptionsBuilder> runs = new ArrayList<>();
+        switch (suite) {
+            case "analyze" -> runs.add(new OptionsBuilder().include("\\.AnalyzeThroughputBenchmark\\."));
+            case "recording" -> runs.add(new OptionsBuilder().include("\\.RecordingOverheadBenchmark\\."));
+            default -> {
+                CapabilityProbe probe = new CapabilityProbe();
+                for (Backend b : backends) {
+                    if (b == Backend.HUGETLB_1G || b == Backend.GUEST_MEMFD) {
+                        err.println("faultline bench: no round-trip suite for " + b.label());
+                        continue;
+                    }
+                    if (b.isHugetlb() && HugePages.free(b.pageSize()) < 33) {
+                        err.println("faultline bench: skipping hugetlb2m: " + HugePages.free(b.pageSize()) + " free 2M pages, 33 needed; "
+                                + HugePages.reserveHint(b.pageSize(), 33));
+                        continue;
+                    }
+                    List<String> ops = new ArrayList<>();
+                    for (ResolveIoctl op : List.of(ResolveIoctl.COPY, ResolveIoctl.ZEROPAGE, ResolveIoctl.CONTINUE,
+                            ResolveIoctl.WRITEPROTECT, ResolveIoctl.MOVE)) {
+                        if (probe.probe(b, ResolvePolicy.modeOf(op), op).supported()) {
+                            ops.add(op == ResolveIoctl.WRITEPROTECT ? "wp" : op.name().toLowerCase(Locale.ROOT));
+                        } else {
+                            err.println("faultline bench: skipping " + b.label() + " " + op + ": the kernel answers "
+                                    + probe.probe(b, ResolvePolicy.modeOf(op), op).detail());
+                        }
+                    }
+                    if (ops.isEmpty()) {
+                        continue;
+                    }
+                    String cls = b.isHugetlb() ? "HugeFaultRoundTripBenchmark" : "FaultRoundTripBenchmark";
+                    runs.add(new OptionsBuilder().include("\\." + cls + "\\.").param("backend", b.label())
+                            .param("op", ops.toArray(String[]::new)));
+                }
+            }
+        }
+        return runs;
+    }
+}
