@@ -36,8 +36,9 @@ import java.util.concurrent.Callable;
                 + "and 'faultline compare' read (one group per benchmark and parameters, one run per iteration).",
             "",
             "Suites: roundtrip — one fault round trip per backend × resolve op × wait strategy, only the combinations "
-                + "this kernel supports (asked of the probe first; hugetlb2m only with 33 free 2M pages); analyze — "
-                + "how fast a trace is analyzed; recording — what recording costs the handler. JMH prints its progress.",
+                + "this kernel supports (asked of the probe first; hugetlb2m only with 33 free 2M pages); traces — each "
+                + "sample trace of traces/ replayed as a single shot (run from the project root); hotpaths — trace writing "
+                + "and analysis throughput; recording — what recording costs the handler. JMH prints its progress.",
             "",
             "Examples:",
             "  faultline bench -o a.json                     (on kernel A; then on kernel B with -o b.json)",
@@ -47,7 +48,7 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(paramLabel = "SUITE", arity = "0..*", description = "roundtrip, analyze, recording or all (default: roundtrip).")
+    @Parameters(paramLabel = "SUITE", arity = "0..*", description = "roundtrip, traces, hotpaths, recording or all (default: roundtrip).")
     List<String> suites = new ArrayList<>(List.of("roundtrip"));
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "The JMH JSON results (default: ${DEFAULT-VALUE}).")
@@ -66,9 +67,11 @@ final class BenchCommand implements Callable<Integer> {
         List<String> chosen = new ArrayList<>();
         for (String s : suites) {
             switch (s.toLowerCase(Locale.ROOT)) {
-                case "roundtrip", "analyze", "recording" -> chosen.add(s.toLowerCase(Locale.ROOT));
-                case "all" -> chosen.addAll(List.of("roundtrip", "analyze", "recording"));
-                default -> throw new CommandLine.ParameterException(cl, "unknown suite '" + s + "' (expected roundtrip, analyze, recording or all)");
+                case "roundtrip", "traces", "hotpaths", "recording" -> chosen.add(s.toLowerCase(Locale.ROOT));
+                case "analyze" -> chosen.add("hotpaths");
+                case "all" -> chosen.addAll(List.of("roundtrip", "traces", "hotpaths", "recording"));
+                default -> throw new CommandLine.ParameterException(cl, "unknown suite '" + s
+                        + "' (expected roundtrip, traces, hotpaths, recording or all)");
             }
         }
         PrintWriter err = cl.getErr();
@@ -115,6 +118,8 @@ final class BenchCommand implements Callable<Integer> {
         switch (suite) {
             case "analyze" -> runs.add(new OptionsBuilder().include("\\.AnalyzeThroughputBenchmark\\."));
             case "recording" -> runs.add(new OptionsBuilder().include("\\.RecordingOverheadBenchmark\\."));
+            case "traces" -> runs.add(new OptionsBuilder().include("\\.SampleTraceReplayBenchmark\\."));
+            case "hotpaths" -> runs.add(new OptionsBuilder().include("\\.(TraceWrite|AnalyzeThroughput)Benchmark\\."));
             default -> {
                 CapabilityProbe probe = new CapabilityProbe();
                 for (Backend b : backends) {
