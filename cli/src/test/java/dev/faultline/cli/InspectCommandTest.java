@@ -23,6 +23,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code faultline inspect} on real trace files: complete, cut off, foreign and missing. */
 class InspectCommandTest {
+
+    @Test
+    void inspectsEverySampleTrace() throws IOException {
+        Path traces = Path.of(System.getProperty("faultline.root", "..")).resolve("traces");
+        List<Path> samples;
+        try (var files = Files.list(traces)) {
+            samples = files.filter(p -> p.toString().endsWith(".arrow")).sorted().toList();
+        }
+        assertTrue(samples.size() >= 6, "samples in " + traces);
+        for (Path sample : samples) {
+            CliRun r = CliRun.of("inspect", sample.toString());
+            assertEquals(0, r.exit(), sample + ": " + r.err());
+            assertTrue(r.out().contains(", complete)"), sample + ": " + r.out());
+            assertTrue(r.out().contains("rows by kind     PAGEFAULT "), sample + ": " + r.out());
+        }
+    }
+
     static final int ROWS = 100_000;
 
     /** A shmem trace: ROWS faults resolved by COPY, then 10 RESOLVE rows by ZEROPAGE. */
