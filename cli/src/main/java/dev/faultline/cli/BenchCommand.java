@@ -37,8 +37,8 @@ import java.util.concurrent.Callable;
             "",
             "Suites: roundtrip — one fault round trip per backend × resolve op × wait strategy, only the combinations "
                 + "this kernel supports (asked of the probe first; hugetlb2m only with 33 free 2M pages); traces — each "
-                + "sample trace of traces/ replayed as a single shot (run from the project root); hotpaths — trace writing "
-                + "and analysis throughput; recording — what recording costs the handler. JMH prints its progress.",
+                + "sample trace of traces/ replayed as a single shot (run from the project root); hotpaths — uffd_msg decoding, "
+                + "trace writing and analysis throughput; recording — what recording costs the handler. JMH prints its progress.",
             "",
             "Examples:",
             "  faultline bench -o a.json                     (on kernel A; then on kernel B with -o b.json)",
@@ -119,7 +119,7 @@ final class BenchCommand implements Callable<Integer> {
             case "analyze" -> runs.add(new OptionsBuilder().include("\\.AnalyzeThroughputBenchmark\\."));
             case "recording" -> runs.add(new OptionsBuilder().include("\\.RecordingOverheadBenchmark\\."));
             case "traces" -> runs.add(new OptionsBuilder().include("\\.SampleTraceReplayBenchmark\\."));
-            case "hotpaths" -> runs.add(new OptionsBuilder().include("\\.(TraceWrite|AnalyzeThroughput)Benchmark\\."));
+            case "hotpaths" -> runs.add(new OptionsBuilder().include("\\.(UffdMessageDecode|TraceWrite|AnalyzeThroughput)Benchmark\\."));
             default -> {
                 CapabilityProbe probe = new CapabilityProbe();
                 for (Backend b : backends) {

@@ -50,6 +50,22 @@ public final class UffdMessageBuffer {
         return count;
     }
 
+    /**
+     * Loads {@code count} raw {@code uffd_msg}s (as the kernel writes them, {@value
+     * dev.faultline.core.abi.UffdAbi#SIZEOF_UFFD_MSG} bytes each) that were read some other way —
+     * e.g. captured from another process's read(2) — so that the same accessors decode them.
+     *
+     * @throws IllegalArgumentException if {@code raw} is shorter than that or count exceeds the capacity
+     */
+    public void load(byte[] raw, int count) {
+        if (count < 0 || count > capacity || (long) count * SIZEOF_UFFD_MSG > raw.length) {
+            throw new IllegalArgumentException(count + " messages need " + (long) count * SIZEOF_UFFD_MSG + " bytes and room for "
+                    + count + "; got " + raw.length + " bytes, room for " + capacity);
+        }
+        MemorySegment.copy(raw, 0, messages, ValueLayout.JAVA_BYTE, 0, count * SIZEOF_UFFD_MSG);
+        this.count = count;
+    }
+
     long address() {
         return messages.address();
     }
