@@ -29,8 +29,9 @@ public final class TimeGrid {
     }
 
     /**
-     * Adds {@code other}'s counts (a grid of the same rows and start, e.g. from another thread's
-     * share of a file): the finer of the two is coarsened to the other's column width first.
+     * Adds {@code other}'s counts (a grid of the same rows, e.g. from another thread's share of a
+     * file). With the same start the finer of the two is coarsened to the other's column width
+     * first; with another start each of its columns is placed by its start time.
      */
     public void merge(TimeGrid other) {
         if (other.rows != rows || other.columns == 0) {
@@ -39,8 +40,17 @@ public final class TimeGrid {
         if (start == Long.MIN_VALUE) {
             start = other.start;
         }
-        if (other.start != start) {
-            throw new IllegalArgumentException("grids with different starts: " + start + ", " + other.start);
+        if (other.start != start) { // shares that learnt their start apart: place each column by its time
+            for (int c = 0; c < other.columns; c++) {
+                for (int r = 0; r < rows; r++) {
+                    long n = other.cells[c * rows + r];
+                    if (n > 0) {
+                        add(other.start + ((long) c << other.shift), r);
+                        cells[(int) (Math.max(0, other.start + ((long) c << other.shift) - start) >>> shift) * rows + r] += n - 1;
+                    }
+                }
+            }
+            return;
         }
         while (shift < other.shift) {
             merge();
