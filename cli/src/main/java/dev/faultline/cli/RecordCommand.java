@@ -1,8 +1,8 @@
 package dev.faultline.cli;
 
-import dev.faultline.collector.record.RecordRing;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.faultline.collector.handler.WaitStrategy;
+import dev.faultline.collector.record.RecordRing;
 import dev.faultline.collector.workload.RecordingSummary;
 import dev.faultline.collector.touch.TouchKind;
 import dev.faultline.collector.workload.WorkloadKind;
@@ -16,7 +16,6 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;

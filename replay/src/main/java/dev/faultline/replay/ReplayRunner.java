@@ -2,7 +2,6 @@ package dev.faultline.replay;
 
 import dev.faultline.collector.handler.HandledRegion;
 import dev.faultline.collector.handler.PageSource;
-import dev.faultline.collector.handler.ResolvePolicy;
 import dev.faultline.collector.handler.UffdHandler;
 import dev.faultline.collector.record.RecordRing;
 import dev.faultline.collector.record.TouchClock;
