@@ -1,6 +1,7 @@
 package dev.faultline.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.faultline.analysis.GroupStats;
 import dev.faultline.collector.handler.WaitStrategy;
 import dev.faultline.collector.record.RecordRing;
 import dev.faultline.core.region.Backend;
@@ -8,7 +9,6 @@ import dev.faultline.core.trace.Compression;
 import dev.faultline.replay.Pace;
 import dev.faultline.replay.ReplayOptions;
 import dev.faultline.replay.ReplayRunner;
-import dev.faultline.replay.ReplaySummary;
 import dev.faultline.replay.RunResult;
 import dev.faultline.replay.plan.ReplayPlan;
 import dev.faultline.replay.plan.ReplayPlanner;
@@ -175,7 +175,7 @@ final class ReplayCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "  %-8s %10s %10s %12s %10s %10s %10s%s%n", "run", "faults", "touches", "faults/s", "p50", "p99",
                 "wall", options.prefetch() ? "   prefetch" : "");
         for (RunResult run : r.runs()) {
-            Histogram h = latencyOf(r.summary(), run.run());
+            Histogram h = r.runLatency(run.run());
             o.printf(Locale.ROOT, "  %-8s %,10d %,10d %,12.0f %10s %10s %10s%s%s%n",
                     run.warmup() ? "warm-up" : Integer.toString(run.run() + 1), run.faults(), run.touches(),
                     run.faultsPerSecond(), h == null ? "-" : Units.nanos(h.getValueAtPercentile(50)),
@@ -194,9 +194,9 @@ final class ReplayCommand implements Callable<Integer> {
         }
         o.printf(Locale.ROOT, "  %-12s %-10s %-8s %10s %10s %10s %10s %10s %10s%n", "ioctl", "page", "backend", "faults",
                 "p50", "p99", "queue", "service", "wake");
-        for (ReplaySummary.Group g : r.summary().groups()) {
-            o.printf(Locale.ROOT, "  %-12s %-10s %-8s %,10d %10s %10s %10s %10s %10s%n", g.ioctl(), Units.pageSize(g.pageSize()),
-                    g.backend(), g.faults(), p(g.latency(), 50), p(g.latency(), 99), p(g.queue(), 50), p(g.service(), 50),
+        for (GroupStats g : r.analysis().groups()) {
+            o.printf(Locale.ROOT, "  %-12s %-10s %-8s %,10d %10s %10s %10s %10s %10s%n", g.key().ioctl(), Units.pageSize(g.key().pageSize()),
+                    g.key().backend(), g.faults(), p(g.latency(), 50), p(g.latency(), 99), p(g.queue(), 50), p(g.service(), 50),
                     p(g.wake(), 50));
         }
         o.println("  (latency = t_wake - t_fault over the measured runs; queue, service and wake are p50s)");
@@ -204,15 +204,6 @@ final class ReplayCommand implements Callable<Integer> {
 
     private static String p(Histogram h, double percentile) {
         return h.getTotalCount() == 0 ? "-" : Units.nanos(h.getValueAtPercentile(percentile));
-    }
-
-    private static Histogram latencyOf(ReplaySummary s, int run) {
-        for (ReplaySummary.Run r : s.runs()) {
-            if (r.run() == run) {
-                return r.latency();
-            }
-        }
-        return null;
     }
 
     private static Map<String, Object> toJson(ReplayPlan plan, ReplayOptions options, ReplayRunner.Result r) {
@@ -233,7 +224,7 @@ final class ReplayCommand implements Callable<Integer> {
             j.put("touches", run.touches());
             j.put("duration_ns", run.nanos());
             j.put("faults_per_s", Math.round(run.faultsPerSecond()));
-            Histogram h = latencyOf(r.summary(), run.run());
+            Histogram h = r.runLatency(run.run());
             if (!run.warmup() && h != null && h.getTotalCount() > 0) {
                 j.put("p50_ns", h.getValueAtPercentile(50));
                 j.put("p99_ns", h.getValueAtPercentile(99));
@@ -252,11 +243,11 @@ final class ReplayCommand implements Callable<Integer> {
             m.put("on_demand_faults", r.onDemand().faults());
         }
         List<Map<String, Object>> groups = new ArrayList<>();
-        for (ReplaySummary.Group g : r.summary().groups()) {
+        for (GroupStats g : r.analysis().groups()) {
             Map<String, Object> j = new LinkedHashMap<>();
-            j.put("ioctl", g.ioctl().name());
-            j.put("page_size", g.pageSize());
-            j.put("backend", g.backend());
+            j.put("ioctl", g.key().ioctl());
+            j.put("page_size", g.key().pageSize());
+            j.put("backend", g.key().backend());
             j.put("faults", g.faults());
             if (g.latency().getTotalCount() > 0) {
                 j.put("p50_ns", g.latency().getValueAtPercentile(50));

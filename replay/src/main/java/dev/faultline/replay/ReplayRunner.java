@@ -1,5 +1,8 @@
 package dev.faultline.replay;
 
+import dev.faultline.analysis.Analyzer;
+import dev.faultline.analysis.By;
+import dev.faultline.analysis.TraceAnalysis;
 import dev.faultline.collector.handler.HandledRegion;
 import dev.faultline.collector.handler.PageSource;
 import dev.faultline.collector.handler.UffdHandler;
@@ -24,6 +27,8 @@ import dev.faultline.core.uffd.Userfaultfd;
 import dev.faultline.replay.plan.Push;
 import dev.faultline.replay.plan.RegionPlan;
 import dev.faultline.replay.plan.ReplayPlan;
+
+import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -59,9 +64,24 @@ public final class ReplayRunner {
      *
      * @param runs     warm-up runs, then measured ones
      * @param results  the results file, or null when none was kept
+     * @param analysis the results file analyzed: latency per (ioctl, page size, backend) and per run
      * @param onDemand with --prefetch, one unmeasured run of the same plan without it (what prefetching is compared with), else null
      */
-    public record Result(List<RunResult> runs, Path results, ReplaySummary summary, RunResult onDemand) {
+    public record Result(List<RunResult> runs, Path results, TraceAnalysis analysis, RunResult onDemand) {
+        /** Fault latency of measured run {@code run} over every group, or null if it has no fault rows. */
+        public Histogram runLatency(int run) {
+            Histogram all = null;
+            for (Map<Integer, Histogram> byRun : analysis.runs().values()) {
+                Histogram h = byRun.get(run);
+                if (h != null) {
+                    if (all == null) {
+                        all = new Histogram(3);
+                    }
+                    all.add(h);
+                }
+            }
+            return all;
+        }
     }
 
     private final ReplayPlan plan;
@@ -166,7 +186,7 @@ public final class ReplayRunner {
             writer.putFooter(TraceRecorder.FOOTER_LOST, Long.toString(lost));
             writer.putFooter("runs", Integer.toString(options.runs()));
             writer.close();
-            ReplaySummary summary = ReplaySummary.read(partial);
+            TraceAnalysis analysis = Analyzer.analyze(partial, By.NONE);
             Path kept = null;
             if (out != null) {
                 if (Files.exists(out)) {
@@ -176,7 +196,7 @@ public final class ReplayRunner {
                 kept = out;
             }
             done = true;
-            return new Result(List.copyOf(results), kept, summary, onDemand);
+            return new Result(List.copyOf(results), kept, analysis, onDemand);
         } finally {
             if (writer != null) {
                 try {

@@ -1,5 +1,6 @@
 package dev.faultline.replay;
 
+import dev.faultline.analysis.GroupKey;
 import dev.faultline.collector.record.RecordRing;
 import dev.faultline.collector.touch.TouchKind;
 import dev.faultline.collector.workload.WorkloadKind;
@@ -143,13 +144,13 @@ class ReplayTest {
                 ReplayOptions.builder().backend(Backend.HUGETLB_2M).verify(true).build());
         assertEquals(2048 / 512, huge.runs().getLast().faults(), "one fault per 2M page of an 8 MiB scan");
         assertEquals("ok", huge.runs().getLast().verified());
-        ReplaySummary.Group g = huge.summary().groups().getFirst();
+        GroupKey g = huge.analysis().groups().getFirst().key();
         assertEquals(Backend.HUGETLB_2M.pageSize(), g.pageSize());
         assertEquals("hugetlb", g.backend());
 
         ReplayRunner.Result anon = replay(trace, dir.resolve("a.arrow"), ReplayOptions.builder().backend(Backend.ANON).build());
         assertEquals(2048, anon.runs().getLast().faults());
-        assertEquals("anon", anon.summary().groups().getFirst().backend());
+        assertEquals("anon", anon.analysis().groups().getFirst().key().backend());
     }
 
     @Test
@@ -163,7 +164,7 @@ class ReplayTest {
             assertEquals(1000, Counts.of(out, run).faults(), "run " + run);
         }
         assertEquals(0, Counts.of(out, -1).faults(), "warm-up rows are not written");
-        assertEquals(3, r.summary().runs().size());
+        assertEquals(3, r.analysis().runs().values().iterator().next().size());
     }
 
     @Test
@@ -214,7 +215,7 @@ class ReplayTest {
                 .delayNanos(200_000).verify(true).build());
         assertEquals(Map.of(ResolveIoctl.CONTINUE, 500L), Counts.of(out, 0).perIoctl());
         assertEquals("ok", r.runs().getLast().verified());
-        assertTrue(r.summary().groups().getFirst().service().getValueAtPercentile(50) >= 200_000,
+        assertTrue(r.analysis().groups().getFirst().service().getValueAtPercentile(50) >= 200_000,
                 "the injected delay is part of the service time");
     }
 
