@@ -1,6 +1,5 @@
 package dev.faultline.bench;
 
-import dev.faultline.collector.handler.WaitStrategy;
 import dev.faultline.collector.workload.RecordingSummary;
 import dev.faultline.collector.workload.WorkloadKind;
 import dev.faultline.collector.workload.WorkloadRunner;
@@ -37,8 +36,8 @@ public final class RecordingOverheadRatio {
         ResolveIoctl op = ResolveIoctl.valueOf((args.length > 3 ? args[3] : "COPY").toUpperCase(Locale.ROOT));
         Compression compression = Compression.valueOf((args.length > 4 ? args[4] : "ZSTD").toUpperCase(Locale.ROOT));
         WorkloadSpec d = WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, backend, op, pages);
-        WorkloadSpec spec = new WorkloadSpec(d.kind(), backend, op, pages, 1, d.touch(), WaitStrategy.SPIN, 1,
-                compression, 1, 0, d.stride(), null, args.length > 5 ? Integer.parseInt(args[5]) : d.ringCapacity());
+        WorkloadSpec spec = d.withCompression(compression)
+                .withRingCapacity(args.length > 5 ? Integer.parseInt(args[5]) : d.ringCapacity());
         WorkloadRunner runner = new WorkloadRunner(spec);
         runner.check();
         Path dir = Files.createTempDirectory("faultline-ratio");

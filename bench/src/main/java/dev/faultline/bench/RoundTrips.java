@@ -1,7 +1,6 @@
 package dev.faultline.bench;
 
 import dev.faultline.collector.handler.WaitStrategy;
-import dev.faultline.collector.record.RecordRing;
 import dev.faultline.collector.workload.WorkloadKind;
 import dev.faultline.collector.workload.WorkloadRunner;
 import dev.faultline.collector.workload.WorkloadSpec;
@@ -22,10 +21,8 @@ final class RoundTrips {
     RoundTrips(String backend, String op, String wait, int pages) {
         Backend b = Backend.parse(backend);
         ResolveIoctl resolve = op.equalsIgnoreCase("wp") ? ResolveIoctl.WRITEPROTECT : ResolveIoctl.valueOf(op.toUpperCase(Locale.ROOT));
-        WorkloadSpec d = WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, b, resolve, pages);
-        runner = new WorkloadRunner(new WorkloadSpec(d.kind(), b, resolve, pages, 1, d.touch(),
-                WaitStrategy.valueOf(wait.toUpperCase(Locale.ROOT)), 1, d.compression(), d.seed(), 0, d.stride(), null,
-                RecordRing.DEFAULT_CAPACITY));
+        runner = new WorkloadRunner(WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, b, resolve, pages)
+                .withWaitStrategy(WaitStrategy.valueOf(wait.toUpperCase(Locale.ROOT))));
         runner.check();
     }
 

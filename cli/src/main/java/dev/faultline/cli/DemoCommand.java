@@ -178,9 +178,7 @@ final class DemoCommand implements Callable<Integer> {
             return null;
         }
         step("recording " + what + " (" + n + " pages, " + threads + " thread" + (threads > 1 ? "s" : "") + ")");
-        WorkloadSpec d = WorkloadSpec.defaults(kind, backend, op, n);
-        WorkloadSpec s = new WorkloadSpec(kind, backend, op, n, threads, d.touch(), d.waitStrategy(), 1, d.compression(),
-                d.seed(), 0, d.stride(), null, d.ringCapacity());
+        WorkloadSpec s = WorkloadSpec.defaults(kind, backend, op, n).withThreads(threads);
         Path out = dir.resolve(kind.label() + "-" + backend.label() + "-" + op.name().toLowerCase(Locale.ROOT) + ".arrow");
         RecordingSummary r = new WorkloadRunner(s).run(out, "faultline demo", p -> { });
         say(String.format(Locale.ROOT, "%,d faults, %,.0f faults/s, p50 %s", r.faults(), r.faultsPerSecond(),

@@ -1,7 +1,6 @@
 package dev.faultline.replay;
 
 import dev.faultline.analysis.GroupKey;
-import dev.faultline.collector.record.RecordRing;
 import dev.faultline.collector.touch.TouchKind;
 import dev.faultline.collector.workload.WorkloadKind;
 import dev.faultline.collector.workload.WorkloadRunner;
@@ -81,9 +80,7 @@ class ReplayTest {
     }
 
     static Path record(Path dir, WorkloadKind kind, Backend backend, ResolveIoctl op, int pages, int threads) throws IOException {
-        WorkloadSpec d = WorkloadSpec.defaults(kind, backend, op, pages);
-        WorkloadSpec s = new WorkloadSpec(kind, backend, op, pages, threads, d.touch(), d.waitStrategy(), 1,
-                Compression.ZSTD, 7, 0, d.stride(), null, RecordRing.DEFAULT_CAPACITY);
+        WorkloadSpec s = WorkloadSpec.defaults(kind, backend, op, pages).withThreads(threads).withSeed(7);
         Path trace = dir.resolve("t-" + kind.label() + "-" + backend.label() + "-" + op + ".arrow");
         new WorkloadRunner(s).run(trace, "test", p -> { });
         return trace;
@@ -195,9 +192,8 @@ class ReplayTest {
 
     @Test
     void recordedPaceKeepsTheGaps(@TempDir Path dir) throws IOException {
-        WorkloadSpec d = WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, Backend.SHMEM, ResolveIoctl.COPY, 200);
-        WorkloadSpec s = new WorkloadSpec(d.kind(), d.backend(), d.resolve(), 200, 1, d.touch(), d.waitStrategy(), 1,
-                Compression.ZSTD, 1, 1000, d.stride(), null, RecordRing.DEFAULT_CAPACITY); // 1000 touches/s: 199 ms of gaps
+        WorkloadSpec s = WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, Backend.SHMEM, ResolveIoctl.COPY, 200)
+                .withRate(1000); // 1000 touches/s: 199 ms of gaps
         Path trace = dir.resolve("paced.arrow");
         new WorkloadRunner(s).run(trace, "test", p -> { });
         ReplayRunner.Result paced = replay(trace, null, ReplayOptions.builder().pace(Pace.RECORDED).build());

@@ -29,6 +29,42 @@ public record WorkloadSpec(WorkloadKind kind, Backend backend, ResolveIoctl reso
                 defaultTouch(resolve), WaitStrategy.SPIN, 1, Compression.ZSTD, 1, 0, 16, null, RecordRing.DEFAULT_CAPACITY);
     }
 
+    /** This spec with {@code n} faulting threads. */
+    public WorkloadSpec withThreads(int n) {
+        return new WorkloadSpec(kind, backend, resolve, pages, n, touch, waitStrategy, handlerThreads, compression, seed, rate,
+                stride, image, ringCapacity);
+    }
+
+    /** This spec with handler threads waiting by {@code w}. */
+    public WorkloadSpec withWaitStrategy(WaitStrategy w) {
+        return new WorkloadSpec(kind, backend, resolve, pages, threads, touch, w, handlerThreads, compression, seed, rate,
+                stride, image, ringCapacity);
+    }
+
+    /** This spec touching at {@code touchesPerSecond} (0: as fast as possible). */
+    public WorkloadSpec withRate(long touchesPerSecond) {
+        return new WorkloadSpec(kind, backend, resolve, pages, threads, touch, waitStrategy, handlerThreads, compression, seed,
+                touchesPerSecond, stride, image, ringCapacity);
+    }
+
+    /** This spec with random orders drawn from {@code s}. */
+    public WorkloadSpec withSeed(long s) {
+        return new WorkloadSpec(kind, backend, resolve, pages, threads, touch, waitStrategy, handlerThreads, compression, s, rate,
+                stride, image, ringCapacity);
+    }
+
+    /** This spec writing its trace with {@code c}. */
+    public WorkloadSpec withCompression(Compression c) {
+        return new WorkloadSpec(kind, backend, resolve, pages, threads, touch, waitStrategy, handlerThreads, c, seed, rate,
+                stride, image, ringCapacity);
+    }
+
+    /** This spec with {@code rows} of ring per handler thread. */
+    public WorkloadSpec withRingCapacity(int rows) {
+        return new WorkloadSpec(kind, backend, resolve, pages, threads, touch, waitStrategy, handlerThreads, compression, seed, rate,
+                stride, image, rows);
+    }
+
     /** The touch a resolve op needs: writes for WP, kernel accesses for POISON, else writes (as the C floor does). */
     public static TouchKind defaultTouch(ResolveIoctl resolve) {
         return resolve == ResolveIoctl.POISON ? TouchKind.KERNEL : TouchKind.WRITE;

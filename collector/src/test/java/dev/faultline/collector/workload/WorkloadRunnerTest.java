@@ -26,9 +26,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class WorkloadRunnerTest {
 
     static WorkloadSpec spec(WorkloadKind kind, Backend backend, ResolveIoctl op, int pages, int threads, int ring) {
-        WorkloadSpec d = WorkloadSpec.defaults(kind, backend, op, pages);
-        return new WorkloadSpec(kind, backend, op, pages, threads, d.touch(), d.waitStrategy(), d.handlerThreads(),
-                d.compression(), d.seed(), 0, d.stride(), null, ring);
+        return WorkloadSpec.defaults(kind, backend, op, pages).withThreads(threads).withRingCapacity(ring);
     }
 
     @ParameterizedTest(name = "{0} {1} {2} x{4}")
