@@ -219,14 +219,10 @@ public final class Analyzer {
 
         void merge(Share o) {
             events += o.events;
-            o.groups.forEach((k, s) -> {
-                GroupStats mine = groups.get(k);
-                if (mine == null) {
-                    groups.put(k, s);
-                } else {
-                    mine.merge(s);
-                }
-            });
+            o.groups.forEach((k, s) -> groups.merge(k, s, (mine, theirs) -> {
+                mine.merge(theirs);
+                return mine;
+            }));
             o.runs.forEach((k, byRun) -> {
                 Map<Integer, Histogram> mine = runs.computeIfAbsent(k, x -> new TreeMap<>());
                 byRun.forEach((run, hist) -> mine.merge(run, hist, (a, b) -> {
@@ -235,14 +231,10 @@ public final class Analyzer {
                 }));
             });
             ws.merge(o.ws);
-            o.maps.forEach((region, grid) -> {
-                TimeGrid mine = maps.get(region);
-                if (mine == null) {
-                    maps.put(region, grid);
-                } else {
-                    mine.merge(grid);
-                }
-            });
+            o.maps.forEach((region, grid) -> maps.merge(region, grid, (mine, theirs) -> {
+                mine.merge(theirs);
+                return mine;
+            }));
         }
     }
 

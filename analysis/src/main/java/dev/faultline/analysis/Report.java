@@ -104,7 +104,8 @@ public final class Report {
         }
     }
 
-    static void deleteTree(Path p) throws IOException {
+    /** Deletes {@code p} and everything under it; nothing if it does not exist. */
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;
         }
@@ -323,7 +324,8 @@ public final class Report {
                 + body + "</body></html>\n";
     }
 
-    static String esc(String s) {
+    /** {@code s} escaped for HTML text and attributes (null as empty). */
+    public static String esc(String s) {
         return s == null ? "" : s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }

@@ -3,8 +3,10 @@ package dev.faultline.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.faultline.analysis.Report;
 import dev.faultline.collector.handler.ResolvePolicy;
 import dev.faultline.core.probe.CapabilityProbe;
+import dev.faultline.core.probe.ProbeCell;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.region.HugePages;
 import dev.faultline.core.uffd.ResolveIoctl;
@@ -99,12 +101,7 @@ final class BenchCommand implements Callable<Integer> {
             json.writeValue(partial.toFile(), all);
             Files.move(partial, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
-            try (var files = Files.list(work)) {
-                for (Path p : files.toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-            Files.deleteIfExists(work);
+            Report.deleteTree(work);
         }
         PrintWriter o = cl.getOut();
         o.printf(Locale.ROOT, "wrote %d results to %s; next: faultline analyze %s -o report%n", all.size(), output, output);
@@ -135,11 +132,11 @@ final class BenchCommand implements Callable<Integer> {
                     List<String> ops = new ArrayList<>();
                     for (ResolveIoctl op : List.of(ResolveIoctl.COPY, ResolveIoctl.ZEROPAGE, ResolveIoctl.CONTINUE,
                             ResolveIoctl.WRITEPROTECT, ResolveIoctl.MOVE)) {
-                        if (probe.probe(b, ResolvePolicy.modeOf(op), op).supported()) {
+                        ProbeCell cell = probe.probe(b, ResolvePolicy.modeOf(op), op);
+                        if (cell.supported()) {
                             ops.add(op == ResolveIoctl.WRITEPROTECT ? "wp" : op.name().toLowerCase(Locale.ROOT));
                         } else {
-                            err.println("faultline bench: skipping " + b.label() + " " + op + ": the kernel answers "
-                                    + probe.probe(b, ResolvePolicy.modeOf(op), op).detail());
+                            err.println("faultline bench: skipping " + b.label() + " " + op + ": the kernel answers " + cell.detail());
                         }
                     }
                     if (ops.isEmpty()) {

@@ -117,16 +117,19 @@ final class DemoCommand implements Callable<Integer> {
 
         step("analyzing " + files.size() + " files");
         List<TraceAnalysis> analyses = new ArrayList<>();
+        java.util.Map<Path, TraceAnalysis> byFile = new java.util.HashMap<>();
         for (Path f : files) {
-            analyses.add(Analyzer.analyze(f, By.NONE).shownAs(Path.of("data", f.getFileName().toString()))); // where it will be
+            TraceAnalysis a = Analyzer.analyze(f, By.NONE).shownAs(Path.of("data", f.getFileName().toString())); // where it will be
+            analyses.add(a);
+            byFile.put(f, a);
         }
         List<String> findings = new ArrayList<>(findings(analyses, probe));
         Path compareDir = null;
         String verdict = null;
         if (slow != null) {
             step("comparing the shmem replay with the one 20 µs slower per fault");
-            TraceAnalysis a = Analyzer.analyze(fast, By.NONE);
-            TraceAnalysis b = Analyzer.analyze(slow, By.NONE);
+            TraceAnalysis a = byFile.get(fast);
+            TraceAnalysis b = byFile.get(slow);
             List<Comparison.GroupComparison> c = Comparison.compare(a, b, 0.05, 1);
             compareDir = work.resolve("compare");
             CompareReport.write(a, b, c, 0.05, compareDir, "faultline compare " + fast.getFileName() + " " + slow.getFileName());
@@ -137,7 +140,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         StringBuilder intro = new StringBuilder("<h2>Findings</h2>\n<ul>");
         for (String f : findings) {
-            intro.append("<li>").append(html(f)).append("</li>");
+            intro.append("<li>").append(Report.esc(f)).append("</li>");
         }
         intro.append("</ul>\n");
         if (compareDir != null) {
@@ -146,7 +149,7 @@ final class DemoCommand implements Callable<Integer> {
         if (!skipped.isEmpty()) {
             intro.append("<h3>Skipped on this machine</h3>\n<ul>");
             for (String s : skipped) {
-                intro.append("<li>").append(html(s)).append("</li>");
+                intro.append("<li>").append(Report.esc(s)).append("</li>");
             }
             intro.append("</ul>\n");
         }
@@ -260,15 +263,9 @@ final class DemoCommand implements Callable<Integer> {
         err.flush();
     }
 
-    private static String html(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
-    }
-
     private static void deleteQuietly(Path p) {
-        try (var walk = Files.walk(p)) {
-            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
+        try {
+            Report.deleteTree(p);
         } catch (java.io.IOException | java.io.UncheckedIOException ignored) {
             // a temporary directory left behind is not worth failing the demo for
         }
