@@ -38,8 +38,7 @@ import java.util.SplittableRandom;
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
-        "--sun-misc-unsafe-memory-access=allow"})
+@Fork(value = 1, jvmArgsAppend = {JvmFlags.NATIVE_ACCESS, JvmFlags.OPENS_NIO, JvmFlags.UNSAFE_MEMORY})
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 5, time = 5)
 public class AnalyzeThroughputBenchmark {
