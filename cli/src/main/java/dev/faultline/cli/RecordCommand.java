@@ -96,6 +96,11 @@ final class RecordCommand implements Callable<Integer> {
             description = "The trace to write (default: faultline-WORKLOAD-BACKEND-OP.arrow here). An existing file is kept as FILE.old.")
     Path output;
 
+    @Option(names = "--warmup", paramLabel = "PAGES",
+            description = "Fault this many pages first, untraced, so the JIT has compiled the handler before the recording "
+                    + "(default: ${DEFAULT-VALUE}; at most --pages and 256 MiB, so none on hugetlb1g; 0: none).")
+    int warmup = 20_000;
+
     @Option(names = "--no-trace", description = "Run the handler with recording off (to measure what recording costs).")
     boolean noTrace;
 
@@ -113,6 +118,9 @@ final class RecordCommand implements Callable<Integer> {
                 Options.parse(cl, WaitStrategy.class, waitStrategy, "--wait"), handlerThreads,
                 Options.parse(cl, Compression.class, compression, "--compression"), seed, rate, stride, image, ring);
         ws.validate();
+        if (warmup < 0) {
+            throw new CommandLine.ParameterException(cl, "--warmup must be 0 or more pages, not " + warmup);
+        }
         Path out = noTrace ? null : output != null ? output
                 : Path.of(String.format(Locale.ROOT, "faultline-%s-%s-%s.arrow", kind.label(), backend.label(), resolve));
         PrintWriter err = spec.commandLine().getErr();
@@ -126,10 +134,15 @@ final class RecordCommand implements Callable<Integer> {
         ProgressLine line = new ProgressLine(err);
         RecordingSummary s;
         try {
-            s = StopOnSignal.run("faultline-record", runner::stop, () -> runner.run(out, "faultline " + String.join(" ", spec.commandLine().getParseResult().originalArgs()),
-                    p -> line.show(String.format(Locale.ROOT, "%3.0f%%  %,d of %,d touches  %,d faults  %,.0f faults/s  %,d rows in the file",
-                            100.0 * p.touched() / Math.max(1, p.touches()), p.touched(), p.touches(), p.faults(),
-                            p.faults() * 1e9 / Math.max(1, p.nanos()), p.flushed()))));
+            String command = "faultline " + String.join(" ", cl.getParseResult().originalArgs());
+            s = StopOnSignal.run("faultline-record", runner::stop, () -> {
+                line.show("warming up: faulting pages untraced so the JIT compiles the handler first");
+                runner.warmUp(warmup);
+                return runner.run(out, command, p -> line.show(String.format(Locale.ROOT,
+                        "%3.0f%%  %,d of %,d touches  %,d faults  %,.0f faults/s  %,d rows in the file",
+                        100.0 * p.touched() / Math.max(1, p.touches()), p.touched(), p.touches(), p.faults(),
+                        p.faults() * 1e9 / Math.max(1, p.nanos()), p.flushed())));
+            });
         } finally {
             line.clear();
         }

@@ -140,22 +140,11 @@ public final class UffdHandler implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             UffdMessageBuffer buf = new UffdMessageBuffer(arena, BATCH);
             while (running) {
-                int n = uffd.read(buf);
-                if (n == 0) {
+                if (!serve(buf, ring, row, c)) {
                     if (wait == WaitStrategy.POLL) {
                         uffd.awaitReadable(POLL_MILLIS);
                     } else {
                         Thread.onSpinWait();
-                    }
-                    continue;
-                }
-                long tRead = System.nanoTime();
-                for (int i = 0; i < n; i++) {
-                    if (buf.eventCode(i) == UffdEvent.PAGEFAULT.code()) {
-                        fault(buf, i, tRead, ring, row);
-                        faults[c]++;
-                    } else {
-                        event(buf, i, tRead, ring, row);
                     }
                 }
             }
@@ -165,6 +154,29 @@ public final class UffdHandler implements AutoCloseable {
                 uffd.close(); // release every thread blocked on a fault of ours
             }
         }
+    }
+
+    /**
+     * One read of the uffd and every message it returned; false if there was none. A method of its
+     * own, not the loop's body: the JIT compiles a method called this often in full, and the next
+     * handler in this JVM (a replay's next run) reuses that code. A loop body is only compiled
+     * on-stack for the one loop running it, so every new handler started interpreted again.
+     */
+    private boolean serve(UffdMessageBuffer buf, RecordRing ring, TraceEvent row, int c) {
+        int n = uffd.read(buf);
+        if (n == 0) {
+            return false;
+        }
+        long tRead = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            if (buf.eventCode(i) == UffdEvent.PAGEFAULT.code()) {
+                fault(buf, i, tRead, ring, row);
+                faults[c]++;
+            } else {
+                event(buf, i, tRead, ring, row);
+            }
+        }
+        return true;
     }
 
     private HandledRegion find(long address) {

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 /**
@@ -18,6 +19,44 @@ import java.util.stream.Stream;
  */
 final class CompilerThreads {
     private CompilerThreads() {
+    }
+
+    /**
+     * Waits until the compiler threads have been idle for a whole {@code windowNanos} (their run
+     * time in /proc/self/task/TID/schedstat grew by under a tenth of it), or {@code maxNanos}
+     * passed. Code the JIT queued while a warm-up ran is then compiled before the faulting threads
+     * start, instead of on their CPU while they wait on their faults.
+     *
+     * @return true if they went quiet, false if the wait ran out (or there is no /proc)
+     */
+    static boolean awaitQuiet(long windowNanos, long maxNanos) {
+        long deadline = System.nanoTime() + maxNanos;
+        long before = runNanos();
+        while (before >= 0 && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(windowNanos);
+            long after = runNanos();
+            if (after >= 0 && after - before < windowNanos / 10) {
+                return true;
+            }
+            before = after;
+        }
+        return false;
+    }
+
+    /** The compiler threads' run time so far, in nanoseconds; -1 if /proc cannot say. */
+    private static long runNanos() {
+        long sum = 0;
+        for (int tid : compilerTids()) {
+            try {
+                String stat = Files.readString(Path.of("/proc/self/task/" + tid + "/schedstat"));
+                sum += Long.parseLong(stat.substring(0, stat.indexOf(' ')));
+            } catch (IOException e) {
+                // the thread has exited: its time no longer counts either way
+            } catch (RuntimeException e) {
+                return -1;
+            }
+        }
+        return sum;
     }
 
     /** Demotes every compiler thread of this JVM; returns the tids demoted (to {@link #restore}). */

@@ -12,9 +12,15 @@ import java.util.function.LongConsumer;
  *
  * <p>While they run, the touchers keep off the CPUs a spinning handler owns ({@link SpinCpus})
  * and the JIT compiler threads run SCHED_IDLE ({@link CompilerThreads}): both kept a woken
- * faulting thread waiting milliseconds for its CPU.
+ * faulting thread waiting milliseconds for its CPU. Before they start, the JIT is given up to a
+ * second to finish what it has queued ({@link CompilerThreads#awaitQuiet}).
  */
 public final class TouchRun {
+    /** How long the JIT must have been idle before touches start… */
+    static final long QUIET_WINDOW_NANOS = 50_000_000;
+    /** …and the longest the start waits for that. */
+    static final long QUIET_MAX_NANOS = 1_000_000_000;
+
     private TouchRun() {
     }
 
@@ -28,6 +34,7 @@ public final class TouchRun {
                 toucher.run();
             });
         }
+        CompilerThreads.awaitQuiet(QUIET_WINDOW_NANOS, QUIET_MAX_NANOS);
         int[] demoted = CompilerThreads.demote();
         try {
             return join(threads, onInterrupt, everySecond);

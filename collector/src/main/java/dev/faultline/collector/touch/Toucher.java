@@ -74,24 +74,7 @@ public final class Toucher implements Runnable {
                     if (paced) {
                         pace(start + script.due(k));
                     }
-                    int region = script.region(k);
-                    int page = script.page(k);
-                    long address = bases[region] + page * pageSizes[region];
-                    long t0 = System.nanoTime();
-                    switch (script.kind(k)) {
-                        case READ -> Libc.memcpy(scratch.address(), address, 1);
-                        case WRITE -> Libc.memset(address, k & 0x7f | 1, 1);
-                        case KERNEL -> {
-                            if (Libc.write(writeFd, address, 1) == 1) {
-                                Libc.read(readFd, scratch.address(), 1);
-                            }
-                        }
-                    }
-                    long t1 = System.nanoTime();
-                    TouchClock clock = clocks[region];
-                    if (clock != null && !clock.timed(page)) {
-                        clock.record(page, t0, t1);
-                    }
+                    touch(k, scratch, readFd, writeFd);
                     done = k + 1;
                 }
             } finally {
@@ -100,6 +83,32 @@ public final class Toucher implements Runnable {
                     Libc.close(writeFd);
                 }
             }
+        }
+    }
+
+    /**
+     * Touches the k-th page of the script and times it. A method of its own, not the loop's body,
+     * so that the JIT compiles it in full and the next toucher in this JVM (a replay's next run,
+     * a recording after its warm-up) starts on compiled code instead of interpreting again.
+     */
+    private void touch(int k, MemorySegment scratch, int readFd, int writeFd) {
+        int region = script.region(k);
+        int page = script.page(k);
+        long address = bases[region] + page * pageSizes[region];
+        long t0 = System.nanoTime();
+        switch (script.kind(k)) {
+            case READ -> Libc.memcpy(scratch.address(), address, 1);
+            case WRITE -> Libc.memset(address, k & 0x7f | 1, 1);
+            case KERNEL -> {
+                if (Libc.write(writeFd, address, 1) == 1) {
+                    Libc.read(readFd, scratch.address(), 1);
+                }
+            }
+        }
+        long t1 = System.nanoTime();
+        TouchClock clock = clocks[region];
+        if (clock != null && !clock.timed(page)) {
+            clock.record(page, t0, t1);
         }
     }
 

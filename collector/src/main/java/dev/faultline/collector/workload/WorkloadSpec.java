@@ -29,6 +29,12 @@ public record WorkloadSpec(WorkloadKind kind, Backend backend, ResolveIoctl reso
                 defaultTouch(resolve), WaitStrategy.SPIN, 1, Compression.ZSTD, 1, 0, 16, null, RecordRing.DEFAULT_CAPACITY);
     }
 
+    /** This spec over a region of {@code n} pages. */
+    public WorkloadSpec withPages(int n) {
+        return new WorkloadSpec(kind, backend, resolve, n, threads, touch, waitStrategy, handlerThreads, compression, seed, rate,
+                stride, image, ringCapacity);
+    }
+
     /** This spec with {@code n} faulting threads. */
     public WorkloadSpec withThreads(int n) {
         return new WorkloadSpec(kind, backend, resolve, pages, n, touch, waitStrategy, handlerThreads, compression, seed, rate,

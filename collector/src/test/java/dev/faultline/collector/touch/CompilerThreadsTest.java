@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The JIT's threads go SCHED_IDLE for a run and come back, as the kernel reports their policy. */
+/** The JIT's threads go SCHED_IDLE for a run and come back, as the kernel reports their policy; the wait for them to go quiet ends. */
 class CompilerThreadsTest {
 
     static int policyOf(int tid) throws IOException {
@@ -35,5 +35,11 @@ class CompilerThreadsTest {
         for (int tid : tids) {
             assertEquals(0, policyOf(tid), "SCHED_OTHER again");
         }
+    }
+
+    @Test
+    void theJitGoesQuietOnceNothingRunsAndTheWaitSaysSo() {
+        // nothing here keeps the compiler busy for seconds, so it must go idle for 50 ms well within 5 s
+        assertTrue(CompilerThreads.awaitQuiet(50_000_000, 5_000_000_000L));
     }
 }

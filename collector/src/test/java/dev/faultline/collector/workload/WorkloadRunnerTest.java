@@ -13,7 +13,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import java.util.BitSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -84,6 +89,38 @@ class WorkloadRunnerTest {
         assertEquals(expected, faults);
         assertEquals(expected, seen.cardinality());
         assertEquals(summary.latency().getTotalCount(), expected);
+    }
+
+    @Test
+    void warmUpFaultsUntracedIntoAScratchFileAndTheTraceSaysHowMany(@TempDir Path dir) throws Exception {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        Set<Path> before = warmUpFiles(tmp);
+        WorkloadRunner runner = new WorkloadRunner(WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, Backend.SHMEM, ResolveIoctl.COPY, 5000));
+        assertEquals(3000, runner.warmUp(3000));
+        assertEquals(before, warmUpFiles(tmp), "the warm-up's scratch trace is deleted");
+        Path trace = dir.resolve("t.arrow");
+        RecordingSummary summary = runner.run(trace, "test", p -> { });
+        assertEquals(5000, summary.faults(), "the warm-up's faults were on a region of their own");
+        try (TraceReader r = TraceReader.open(trace)) {
+            assertEquals("3000", r.header().extra().get("warmup_pages"));
+            assertEquals("5000", r.footer().get("faults"));
+        }
+    }
+
+    @Test
+    void warmUpStaysWithinItsMemoryBudgetAndThePages() throws Exception {
+        assertEquals(0, new WorkloadRunner(WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, Backend.HUGETLB_1G, ResolveIoctl.COPY, 2))
+                .warmUp(100), "no 1G page fits in " + WorkloadRunner.WARM_UP_BYTES + " bytes");
+        assertEquals(0, new WorkloadRunner(WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, Backend.SHMEM, ResolveIoctl.COPY, 200))
+                .warmUp(0));
+        assertEquals(200, new WorkloadRunner(WorkloadSpec.defaults(WorkloadKind.SEQUENTIAL, Backend.ANON, ResolveIoctl.ZEROPAGE, 200))
+                .warmUp(20_000), "never more than the workload's pages");
+    }
+
+    static Set<Path> warmUpFiles(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith("faultline-warmup-")).collect(Collectors.toSet());
+        }
     }
 
     @Test
