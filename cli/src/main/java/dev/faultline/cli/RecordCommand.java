@@ -44,10 +44,27 @@ import java.util.concurrent.Callable;
             "  faultline record --workload random --backend shmem --pages 100000 -o t.arrow",
             "  faultline record --workload sequential --backend hugetlb2m --pages 32 --resolve continue",
             "  faultline record --workload restore --image vm.mem --pages 262144 --threads 4",
-            "  faultline record --workload zipf --resolve wp --backend anon --wait poll"})
+            "  faultline record --workload zipf --resolve wp --backend anon --wait poll",
+            "",
+            "Passive capture of any process's handler (C, Rust, QEMU, another JVM), unmodified, with bpftrace:",
+            "  faultline record --pid 4242 -o qemu.arrow --duration 30s",
+            "  faultline record -o floor.arrow -- ./uffd_floor shmem copy 20000 spin",
+            "It needs root and bpftrace (apt-get install bpftrace). --pid attaches to a running process (its regions "
+                + "come from /proc/PID/smaps); '-- COMMAND' starts one and traces it from its first instruction. Either "
+                + "stops on Ctrl-C, --duration or when the process exits, and always finishes the file."})
 final class RecordCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--pid", paramLabel = "PID", description = "Capture the uffd handler of this running process (passive, with bpftrace).")
+    Integer pid;
+
+    @Option(names = "--duration", paramLabel = "DURATION", description = "Passive capture: stop after this long (e.g. 30s, 500ms; default: until the process exits or Ctrl-C).")
+    String duration;
+
+    @CommandLine.Parameters(paramLabel = "COMMAND", arity = "0..*",
+            description = "After '--': a command to start and capture passively from its first instruction.")
+    java.util.List<String> command;
 
     @Option(names = "--workload", paramLabel = "NAME", description = "sequential, random, strided, zipf or restore (default: ${DEFAULT-VALUE}).")
     String workload = "sequential";
@@ -110,6 +127,18 @@ final class RecordCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
+        if (pid != null || (command != null && !command.isEmpty())) {
+            if (pid != null && command != null && !command.isEmpty()) {
+                throw new CommandLine.ParameterException(cl, "give --pid or '-- COMMAND', not both");
+            }
+            long nanos = duration == null ? 0 : Options.durationNanos(cl, duration, "--duration");
+            return new PassiveRecord(cl, pid, command, output, Options.parse(cl, Compression.class, compression, "--compression"),
+                    nanos, json).call();
+        }
+        if (duration != null) {
+            throw new CommandLine.ParameterException(cl, "--duration is for passive capture (--pid or '-- COMMAND'); "
+                    + "a workload ends when its pages are touched");
+        }
         ResolveIoctl op = Options.resolveOp(cl, resolve);
         TouchKind touchKind = touch == null ? WorkloadSpec.defaultTouch(op) : Options.parse(cl, TouchKind.class, touch, "--touch");
         WorkloadKind kind = Options.parse(cl, WorkloadKind.class, workload, "--workload");
@@ -177,10 +206,7 @@ final class RecordCommand implements Callable<Integer> {
         m.put("duration_ns", s.touchNanos());
         m.put("faults_per_s", Math.round(s.faultsPerSecond()));
         Histogram h = s.latency();
-        m.put("p50_ns", h.getValueAtPercentile(50));
-        m.put("p90_ns", h.getValueAtPercentile(90));
-        m.put("p99_ns", h.getValueAtPercentile(99));
-        m.put("max_ns", h.getMaxValue());
+        Units.putPercentiles(m, h);
         m.put("stopped_early", s.stopped());
         return m;
     }
@@ -199,9 +225,7 @@ final class RecordCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "  speed     %,.0f faults/s over %s%n", s.faultsPerSecond(), Units.nanos(s.touchNanos()));
         Histogram h = s.latency();
         if (h.getTotalCount() > 0) {
-            o.printf(Locale.ROOT, "  latency   p50 %s  p90 %s  p99 %s  max %s  (t_wake - t_fault in the faulting thread)%n",
-                    Units.nanos(h.getValueAtPercentile(50)), Units.nanos(h.getValueAtPercentile(90)),
-                    Units.nanos(h.getValueAtPercentile(99)), Units.nanos(h.getMaxValue()));
+            o.printf(Locale.ROOT, "  latency   %s  (t_wake - t_fault in the faulting thread)%n", Units.percentiles(h));
         }
     }
 }

@@ -40,4 +40,18 @@ final class Units {
         }
         return String.format(Locale.ROOT, "%.3gs", ns / 1e9);
     }
+
+    /** "p50 12.3us  p90 …  p99 …  max …" for a latency histogram in nanoseconds. */
+    static String percentiles(org.HdrHistogram.Histogram h) {
+        return "p50 " + nanos(h.getValueAtPercentile(50)) + "  p90 " + nanos(h.getValueAtPercentile(90))
+                + "  p99 " + nanos(h.getValueAtPercentile(99)) + "  max " + nanos(h.getMaxValue());
+    }
+
+    /** Puts p50_ns, p90_ns, p99_ns and max_ns of {@code h} into a JSON summary. */
+    static void putPercentiles(java.util.Map<String, Object> m, org.HdrHistogram.Histogram h) {
+        m.put("p50_ns", h.getValueAtPercentile(50));
+        m.put("p90_ns", h.getValueAtPercentile(90));
+        m.put("p99_ns", h.getValueAtPercentile(99));
+        m.put("max_ns", h.getMaxValue());
+    }
 }

@@ -83,6 +83,38 @@ public record TraceHeader(String version, String kernel, String host, long featu
         }
     }
 
+    /**
+     * This header with {@code all} as its regions: a capture that found regions after the file was
+     * started lists them all in the footer, and the reader puts them here.
+     *
+     * @throws TraceFormatException if the ids are not 0..n-1 in order
+     */
+    public TraceHeader withRegions(String file, List<RegionInfo> all) throws TraceFormatException {
+        try {
+            return new TraceHeader(version, kernel, host, features, source, command, startedAt, all, extra);
+        } catch (IllegalArgumentException e) {
+            throw new TraceFormatException(file + " has inconsistent regions metadata: " + e.getMessage());
+        }
+    }
+
+    /** The {@code regions} metadata value for {@code regions}. */
+    public static String regionsJson(List<RegionInfo> regions) {
+        try {
+            return JSON.writeValueAsString(regions);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("regions do not serialize", e);
+        }
+    }
+
+    /** Parses a {@code regions} metadata value. */
+    public static List<RegionInfo> parseRegions(String file, String json) throws TraceFormatException {
+        try {
+            return JSON.readValue(json, new TypeReference<List<RegionInfo>>() { });
+        } catch (JsonProcessingException e) {
+            throw new TraceFormatException(file + " has unreadable regions metadata: " + e.getOriginalMessage());
+        }
+    }
+
     /** The schema metadata map this header is written as. */
     public Map<String, String> toMetadata() {
         Map<String, String> m = new LinkedHashMap<>();
@@ -97,11 +129,7 @@ public record TraceHeader(String version, String kernel, String host, long featu
             m.put(KEY_COMMAND, command);
         }
         m.put(KEY_STARTED_AT, startedAt);
-        try {
-            m.put(KEY_REGIONS, JSON.writeValueAsString(regions));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("regions do not serialize", e);
-        }
+        m.put(KEY_REGIONS, regionsJson(regions));
         m.putAll(extra);
         return m;
     }
@@ -130,12 +158,7 @@ public record TraceHeader(String version, String kernel, String host, long featu
             throw new TraceFormatException(file + " is trace format version " + v + "; this Faultline ("
                     + FaultlineVersion.get() + ") reads up to " + FORMAT + " — use a newer Faultline");
         }
-        List<RegionInfo> regions;
-        try {
-            regions = JSON.readValue(m.getOrDefault(KEY_REGIONS, "[]"), new TypeReference<List<RegionInfo>>() { });
-        } catch (JsonProcessingException e) {
-            throw new TraceFormatException(file + " has unreadable regions metadata: " + e.getOriginalMessage());
-        }
+        List<RegionInfo> regions = parseRegions(file, m.getOrDefault(KEY_REGIONS, "[]"));
         long features;
         try {
             features = Long.parseUnsignedLong(m.getOrDefault(KEY_FEATURES, "0x0").replaceFirst("^0x", ""), 16);

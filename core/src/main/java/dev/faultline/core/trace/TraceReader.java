@@ -67,8 +67,10 @@ public final class TraceReader implements AutoCloseable {
             throw new TraceFormatException(name + " is damaged before its first batch (unreadable schema: "
                     + oneLine(e) + ")", e);
         }
-        this.header = TraceHeader.fromMetadata(name, root.getSchema().getCustomMetadata());
         this.footer = reader instanceof ArrowFileReader f && f.getMetaData() != null ? Map.copyOf(f.getMetaData()) : Map.of();
+        TraceHeader h = TraceHeader.fromMetadata(name, root.getSchema().getCustomMetadata());
+        String later = footer.get(TraceHeader.KEY_REGIONS); // a capture that found regions after it began
+        this.header = later == null ? h : h.withRegions(name, TraceHeader.parseRegions(name, later));
         c = new TraceColumns(root, name);
     }
 
@@ -133,7 +135,7 @@ public final class TraceReader implements AutoCloseable {
         return m.lines().findFirst().orElse(m);
     }
 
-    /** The schema metadata. */
+    /** The schema metadata, with the footer's regions where the footer lists them (regions found during a capture). */
     public TraceHeader header() {
         return header;
     }

@@ -15,6 +15,8 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,24 +52,20 @@ public final class TraceWriter implements AutoCloseable {
 
     private final TraceColumns c;
 
-    private final byte[] regionBackend;
-    private final int[] regionPageSize;
+    private final List<RegionInfo> regions;
+    private byte[] regionBackend;
+    private int[] regionPageSize;
     private int rows;
     private long total;
     private boolean closed;
 
     private TraceWriter(Path path, TraceHeader header, Compression compression, boolean withRun) throws IOException {
         this.path = path;
-        List<RegionInfo> regions = header.regions();
+        regions = new ArrayList<>(header.regions());
         regionBackend = new byte[regions.size()];
         regionPageSize = new int[regions.size()];
         for (RegionInfo r : regions) {
-            int b = TraceSchema.BACKEND_NAMES.indexOf(r.backend());
-            if (b < 0) {
-                throw new IllegalArgumentException("region " + r.id() + " has unknown backend '" + r.backend() + "'");
-            }
-            regionBackend[r.id()] = (byte) b;
-            regionPageSize[r.id()] = Math.toIntExact(r.pageSize());
+            describe(r);
         }
         allocator = new RootAllocator();
         dictionaries = TraceSchema.dictionaries(allocator);
@@ -108,6 +106,33 @@ public final class TraceWriter implements AutoCloseable {
     /** The file being written. */
     public Path path() {
         return path;
+    }
+
+    private void describe(RegionInfo r) {
+        int b = TraceSchema.BACKEND_NAMES.indexOf(r.backend());
+        if (b < 0) {
+            throw new IllegalArgumentException("region " + r.id() + " has unknown backend '" + r.backend() + "'");
+        }
+        regionBackend[r.id()] = (byte) b;
+        regionPageSize[r.id()] = Math.toIntExact(r.pageSize());
+    }
+
+    /**
+     * Adds a region found after the file was started (a capture seeing a registration). Rows may
+     * name it from now on; the full list goes into the footer's {@code regions}, which readers
+     * prefer to the header's. A file cut off before its footer lacks such regions.
+     *
+     * @throws IllegalArgumentException if its id is not the next one
+     */
+    public void addRegion(RegionInfo r) {
+        if (r.id() != regions.size()) {
+            throw new IllegalArgumentException("region " + r.id() + " added as region " + regions.size());
+        }
+        regions.add(r);
+        regionBackend = Arrays.copyOf(regionBackend, regions.size());
+        regionPageSize = Arrays.copyOf(regionPageSize, regions.size());
+        describe(r);
+        footer.put(TraceHeader.KEY_REGIONS, TraceHeader.regionsJson(regions));
     }
 
     /**

@@ -1,0 +1,186 @@
+package dev.faultline.cli;
+
+import dev.faultline.core.trace.EventKind;
+import dev.faultline.core.trace.RegionInfo;
+import dev.faultline.core.trace.TraceEvent;
+import dev.faultline.core.trace.TraceReader;
+import dev.faultline.core.uffd.ResolveIoctl;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Passive capture against ground truth: the C floor (counts known) and a Faultline recording in
+ * another JVM (its own trace says what happened), captured with the real bpftrace.
+ */
+class PassiveRecordTest {
+    static Path floor;
+
+    @BeforeAll
+    static void needsRootBpftraceAndGcc(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/bpftrace")), "bpftrace is not installed (apt-get install bpftrace)");
+        assumeTrue(isRoot(), "passive capture needs root to load BPF programs");
+        Path src = Path.of(System.getProperty("user.dir")).resolve("../../shared/reference/uffd_floor.c").normalize();
+        assumeTrue(Files.exists(src), "no " + src);
+        floor = dir.resolve("uffd_floor");
+        Process gcc = new ProcessBuilder("gcc", "-O2", "-pthread", "-o", floor.toString(), src.toString()).inheritIO().start();
+        assertEquals(0, gcc.waitFor(), "gcc builds the C floor");
+    }
+
+    static boolean isRoot() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("Uid:")).anyMatch(l -> l.split("\\s+")[2].equals("0"));
+    }
+
+    static List<TraceEvent> rows(TraceReader r) throws IOException {
+        List<TraceEvent> all = new ArrayList<>();
+        while (r.nextBatch()) {
+            for (int i = 0; i < r.batchRows(); i++) {
+                TraceEvent e = new TraceEvent();
+                r.read(i, e);
+                all.add(e);
+            }
+        }
+        return all;
+    }
+
+    @Test
+    void theCFloorsFaultsAndCopiesAreAllThereWithTheirTimesInOrder(@TempDir Path dir) throws Exception {
+        int pages = 3000;
+        Path t = dir.resolve("floor.arrow");
+        CliRun run = CliRun.of("record", "-o", t.toString(), "--json", "--", floor.toString(), "shmem", "copy",
+                Integer.toString(pages), "spin");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("\"faults\":" + pages), run.out());
+        try (TraceReader r = TraceReader.open(t)) {
+            assertEquals("bpftrace", r.header().source());
+            assertEquals(1, r.header().regions().size(), "one UFFDIO_REGISTER");
+            RegionInfo region = r.header().regions().getFirst();
+            assertEquals("shmem", region.backend());
+            assertEquals(4096, region.pageSize());
+            assertEquals((long) pages * 4096, region.length());
+            assertEquals("0", r.footer().get("lost_events"));
+            boolean[] seen = new boolean[pages];
+            int timed = 0;
+            for (TraceEvent e : rows(r)) {
+                assertEquals(EventKind.PAGEFAULT, e.kind, e.toString());
+                assertEquals(ResolveIoctl.COPY, e.ioctl);
+                assertEquals(0, e.result);
+                assertEquals(e.offset, e.resolveOffset, "the floor copies exactly the faulting page");
+                assertEquals(4096, e.resolveLength);
+                int page = (int) (e.offset / 4096);
+                assertFalse(seen[page], "page " + page + " twice");
+                seen[page] = true;
+                assertTrue(e.tRead <= e.tResolveStart && e.tResolveStart <= e.tResolveEnd, e.toString());
+                if (e.tFault != TraceEvent.UNKNOWN) {
+                    assertTrue(e.tFault <= e.tRead, e.toString());
+                    timed++;
+                }
+            }
+            for (int p = 0; p < pages; p++) {
+                assertTrue(seen[p], "page " + p + " missing");
+            }
+            assertTrue(timed > pages * 9 / 10, timed + " of " + pages + " faults have their page_fault_user entry");
+        }
+    }
+
+    @Test
+    void aRecordingInAnotherJvmIsCapturedAsItRecordedItself(@TempDir Path dir) throws Exception {
+        Path in = dir.resolve("in.arrow");
+        Path passive = dir.resolve("passive.arrow");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        CliRun run = CliRun.of("record", "-o", passive.toString(), "--", java, "--enable-native-access=ALL-UNNAMED",
+                "--add-opens=java.base/java.nio=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-cp", System.getProperty("java.class.path"), Faultline.class.getName(),
+                "record", "--workload", "random", "--threads", "2", "--pages", "3000", "--warmup", "0", "-o", in.toString());
+        assertEquals(0, run.exit(), run.err());
+
+        Map<Long, TraceEvent> truth = new HashMap<>(); // by address
+        long base;
+        try (TraceReader r = TraceReader.open(in)) {
+            base = r.header().regions().getFirst().base();
+            for (TraceEvent e : rows(r)) {
+                truth.put(e.address, e);
+            }
+        }
+        assertEquals(3000, truth.size());
+        int matched = 0;
+        try (TraceReader r = TraceReader.open(passive)) {
+            RegionInfo region = r.header().regions().stream().filter(x -> x.base() == base).findFirst().orElse(null);
+            assertNotNull(region, "the workload's region is among the registrations captured: " + r.header().regions());
+            assertEquals("0", r.footer().get("lost_events"));
+            for (TraceEvent p : rows(r)) {
+                if (p.region != region.id()) {
+                    continue; // the probe's own test region, registered before the workload
+                }
+                TraceEvent t = truth.get(p.address);
+                assertNotNull(t, "a captured fault the recording does not have: " + p);
+                assertEquals(t.kind, p.kind);
+                assertEquals(t.offset, p.offset);
+                assertEquals(t.flags, p.flags);
+                assertEquals(t.tid, p.tid, "the faulting thread (UFFD_FEATURE_THREAD_ID)");
+                assertEquals(t.ioctl, p.ioctl);
+                assertEquals(t.resolveOffset, p.resolveOffset);
+                assertEquals(t.resolveLength, p.resolveLength);
+                assertEquals(t.result, p.result);
+                // the same clock seen from outside: the kernel's view falls inside the JVM's own brackets
+                assertTrue(p.tRead <= t.tRead, "read(2) returns before the handler takes its time: " + p + " / " + t);
+                assertTrue(t.tResolveStart <= p.tResolveStart && p.tResolveEnd <= t.tResolveEnd,
+                        "the ioctl as the kernel saw it is inside the handler's timing: " + p + " / " + t);
+                if (p.tFault != TraceEvent.UNKNOWN) {
+                    assertTrue(t.tFault <= p.tFault && p.tFault <= p.tRead, "page_fault_user after the toucher's clock: " + p + " / " + t);
+                }
+                matched++;
+            }
+        }
+        assertEquals(3000, matched, "every fault of the recording, once");
+    }
+
+    @Test
+    void aCapturedTraceReplaysAndAnalyzes(@TempDir Path dir) throws Exception {
+        Path t = dir.resolve("floor.arrow");
+        assertEquals(0, CliRun.of("record", "-o", t.toString(), "--", floor.toString(), "anon", "zeropage", "2000", "spin").exit());
+        CliRun replay = CliRun.of("replay", t.toString(), "--no-results", "--warmup", "0", "--json");
+        assertEquals(0, replay.exit(), replay.err());
+        assertTrue(replay.out().contains("\"faults\":2000"), replay.out());
+        CliRun analyze = CliRun.of("analyze", t.toString(), "-o", dir.resolve("report").toString());
+        assertEquals(0, analyze.exit(), analyze.err());
+        assertTrue(Files.exists(dir.resolve("report/index.html")));
+    }
+
+    @Test
+    void badTargetsGetOneLineAndANonZeroExit(@TempDir Path dir) throws Exception {
+        CliRun none = CliRun.of("record", "--pid", "999999999", "-o", dir.resolve("a.arrow").toString());
+        assertNotEquals(0, none.exit());
+        assertEquals(1, none.err().strip().lines().count(), none.err());
+        assertTrue(none.err().contains("no process with pid 999999999"), none.err());
+
+        Process sleeper = new ProcessBuilder("sleep", "30").start();
+        try {
+            CliRun noUffd = CliRun.of("record", "--pid", Long.toString(sleeper.pid()), "-o", dir.resolve("b.arrow").toString());
+            assertNotEquals(0, noUffd.exit());
+            assertEquals(1, noUffd.err().strip().lines().count(), noUffd.err());
+            assertTrue(noUffd.err().contains("has no userfaultfd open"), noUffd.err());
+        } finally {
+            sleeper.destroy();
+            sleeper.waitFor(5, TimeUnit.SECONDS);
+        }
+        assertFalse(Files.exists(dir.resolve("a.arrow")) || Files.exists(dir.resolve("b.arrow")), "no file for a capture that never began");
+    }
+}

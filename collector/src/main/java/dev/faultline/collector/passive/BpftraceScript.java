@@ -1,0 +1,88 @@
+package dev.faultline.collector.passive;
+
+import dev.faultline.core.abi.UffdAbi;
+
+/**
+ * The bpftrace program a passive capture runs: tracepoints only (this kernel has no kprobes), one
+ * output line per observation, numbers only, so that {@link CapturedEvent#parse} reads them
+ * without allocating. Struct fields are not decoded here: the program prints the raw 64-bit words
+ * of each {@code uffd_msg} and {@code uffdio_*} struct and the Java side decodes them with the
+ * offsets in {@link UffdAbi}, the one place the ABI lives.
+ *
+ * <p>Lines ({@code tid}: the thread; times are {@code nsecs}, CLOCK_MONOTONIC):
+ * <pre>
+ * B t                                      the probes are attached
+ * U tid t fd                               userfaultfd(2) returned fd
+ * C tid t fd                               a uffd fd was closed
+ * M tid t code w1 w2 w3                    one uffd_msg a read(2) returned (t: the read's exit)
+ * I tid tEnter tExit nr ret w0 w1 w2 w3 w4 an ioctl of type 0xAA and its struct after the call
+ * F tid t address error_code               page_fault_user inside the registered span
+ * T 0 t                                    a tick, twice a second: time moves on with no events
+ * </pre>
+ *
+ * <p>Invariant: only the traced process ({@code pid}, all its threads) is looked at; reads are
+ * decoded only on file descriptors known to be a uffd: open at attach, returned by userfaultfd(2)
+ * or USERFAULTFD_IOC_NEW, or used with a UFFDIO ioctl (a uffd passed over a socket is learnt at
+ * its first ioctl).
+ */
+public final class BpftraceScript {
+    /** Most messages decoded from one read(2): bpftrace needs a bounded loop. */
+    public static final int MAX_MESSAGES_PER_READ = 64;
+
+    private BpftraceScript() {
+    }
+
+    /**
+     * The program for process {@code pid}.
+     *
+     * @param uffdFds its uffd file descriptors already open
+     * @param spanLo  the lowest registered address already known (or -1 for none)
+     * @param spanHi  the end of the highest registered range already known
+     */
+    public static String forPid(int pid, int[] uffdFds, long spanLo, long spanHi) {
+        StringBuilder s = new StringBuilder();
+        s.append("BEGIN {\n");
+        s.append("  @lo = (uint64)").append(spanLo < 0 ? "0xffffffffffffffff" : "0x" + Long.toHexString(spanLo)).append(";\n");
+        s.append("  @hi = (uint64)0x").append(Long.toHexString(spanLo < 0 ? 0 : spanHi)).append(";\n");
+        for (int fd : uffdFds) {
+            s.append("  @uffd[").append(fd).append("] = 1;\n");
+        }
+        s.append("  printf(\"B %lld\\n\", nsecs);\n}\n");
+        String me = "pid == " + pid;
+        s.append("tracepoint:syscalls:sys_exit_userfaultfd /").append(me).append(" && args->ret >= 0/ {\n")
+         .append("  @uffd[args->ret] = 1; printf(\"U %d %lld %d\\n\", tid, nsecs, args->ret);\n}\n");
+        s.append("tracepoint:syscalls:sys_enter_close /").append(me).append(" && @uffd[args->fd]/ {\n")
+         .append("  delete(@uffd[args->fd]); printf(\"C %d %lld %d\\n\", tid, nsecs, args->fd);\n}\n");
+        // Every read of the process passes here; only a uffd's gets its buffer remembered.
+        s.append("tracepoint:syscalls:sys_enter_read /").append(me).append("/ {\n")
+         .append("  @rbuf[tid] = @uffd[args->fd] ? (uint64)args->buf : (uint64)0;\n}\n");
+        int size = UffdAbi.SIZEOF_UFFD_MSG;
+        s.append("tracepoint:syscalls:sys_exit_read /").append(me).append(" && args->ret >= ").append(size)
+         .append(" && @rbuf[tid]/ {\n")
+         .append("  $b = @rbuf[tid]; $t = nsecs; $n = (uint64)args->ret / ").append(size).append("; $i = (uint64)0;\n")
+         .append("  while ($i < $n && $i < ").append(MAX_MESSAGES_PER_READ).append(") {\n")
+         .append("    $m = $b + $i * ").append(size).append(";\n")
+         .append("    printf(\"M %d %lld %d %lld %lld %lld\\n\", tid, $t, *(uint8*)uptr($m + ").append(UffdAbi.UFFD_MSG_EVENT)
+         .append("), *(uint64*)uptr($m + 8), *(uint64*)uptr($m + 16), *(uint64*)uptr($m + 24));\n")
+         .append("    $i++;\n  }\n}\n");
+        s.append("tracepoint:syscalls:sys_enter_ioctl /").append(me).append(" && ((args->cmd >> 8) & 0xff) == 0x")
+         .append(Long.toHexString(UffdAbi.UFFD_API)).append("/ {\n")
+         .append("  @uffd[args->fd] = 1; @icmd[tid] = args->cmd; @iarg[tid] = args->arg; @it[tid] = nsecs;\n}\n");
+        s.append("tracepoint:syscalls:sys_exit_ioctl /@it[tid]/ {\n")
+         .append("  $t = nsecs; $c = @icmd[tid]; $a = @iarg[tid]; $s = ($c >> 16) & 0x3fff;\n")
+         .append("  if ($c == 0x").append(Long.toHexString(UffdAbi.USERFAULTFD_IOC_NEW)).append(" && args->ret >= 0) { @uffd[args->ret] = 1; }\n")
+         .append("  if (($c & 0xff) == ").append(UffdAbi._UFFDIO_REGISTER).append(" && args->ret == 0 && $c != 0x")
+         .append(Long.toHexString(UffdAbi.USERFAULTFD_IOC_NEW)).append(") {\n")
+         .append("    $lo = *(uint64*)uptr($a); $hi = $lo + *(uint64*)uptr($a + 8);\n")
+         .append("    if ($lo < @lo) { @lo = $lo; } if ($hi > @hi) { @hi = $hi; }\n  }\n")
+         .append("  printf(\"I %d %lld %lld %d %lld %lld %lld %lld %lld %lld\\n\", tid, @it[tid], $t, $c & 0xff, args->ret,\n")
+         .append("    $s >= 8 ? *(uint64*)uptr($a) : 0, $s >= 16 ? *(uint64*)uptr($a + 8) : 0, $s >= 24 ? *(uint64*)uptr($a + 16) : 0,\n")
+         .append("    $s >= 32 ? *(uint64*)uptr($a + 24) : 0, $s >= 40 ? *(uint64*)uptr($a + 32) : 0);\n")
+         .append("  delete(@it[tid]); delete(@icmd[tid]); delete(@iarg[tid]);\n}\n");
+        s.append("tracepoint:exceptions:page_fault_user /").append(me).append(" && args->address >= @lo && args->address < @hi/ {\n")
+         .append("  printf(\"F %d %lld %lld %d\\n\", tid, nsecs, args->address, args->error_code);\n}\n");
+        s.append("interval:ms:500 { printf(\"T 0 %lld\\n\", nsecs); }\n");
+        s.append("END { clear(@uffd); clear(@rbuf); clear(@icmd); clear(@iarg); clear(@it); clear(@lo); clear(@hi); }\n");
+        return s.toString();
+    }
+}

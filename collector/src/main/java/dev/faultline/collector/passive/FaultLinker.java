@@ -1,0 +1,383 @@
+package dev.faultline.collector.passive;
+
+import dev.faultline.core.abi.UffdAbi;
+import dev.faultline.core.region.Backend;
+import dev.faultline.core.trace.EventKind;
+import dev.faultline.core.trace.RegionInfo;
+import dev.faultline.core.trace.TraceEvent;
+import dev.faultline.core.uffd.ResolveIoctl;
+import org.HdrHistogram.Histogram;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.LongFunction;
+
+/**
+ * Turns a traced process's observations, in time order, into trace rows: each fault message is
+ * linked to its fault entry (page_fault_user on its page) and to the ioctl that resolved it (the
+ * first UFFDIO_* call covering its page to finish after it was read, from any thread); an ioctl
+ * no fault was waiting on becomes a RESOLVE row. Registrations become regions.
+ *
+ * <p>Invariants: every fault message read yields exactly one PAGEFAULT row (faults never
+ * resolved are written at {@link #finish} with ioctl NONE); rows are handed to the sink in the
+ * order they are complete; objects are pooled, so a fault costs no allocation.
+ */
+public final class FaultLinker implements Consumer<CapturedEvent> {
+    /** Where rows and newly found regions go. */
+    public interface Sink {
+        /** A region found by a registration: rows may name it from now on. */
+        void region(RegionInfo region) throws IOException;
+
+        /** One finished row (reused after the call). */
+        void row(TraceEvent row) throws IOException;
+    }
+
+    /** Fault entries kept at most (entries whose message never came are dropped beyond this). */
+    static final int MAX_ENTRIES = 1 << 20;
+
+    private record Tracked(int id, long start, long end, long pageSize) {
+    }
+
+    private static final class Pending {
+        long address;
+        int flags;
+        int tid;
+        int region;
+        long tFault;
+        long tRead;
+        Pending next;
+    }
+
+    private static final class Entry {
+        long time;
+        int tid;
+    }
+
+    private final Sink sink;
+    private final LongFunction<ProcessMaps.Area> areaAt;
+    private final List<Tracked> regions = new ArrayList<>();
+    private final PageMap<Pending> pending = new PageMap<>();
+    private final PageMap<Entry> entries = new PageMap<>();
+    private final ArrayDeque<Pending> freePending = new ArrayDeque<>();
+    private final ArrayDeque<Entry> freeEntries = new ArrayDeque<>();
+    private final TraceEvent row = new TraceEvent();
+    private final long[] ioctls = new long[ResolveIoctl.values().length];
+    private final Histogram latency = new Histogram(3);
+    private long seq;
+    private long faults;
+    private long resolves;
+    private long registrations;
+    private long outside;
+    private long features;
+
+    /**
+     * @param areaAt what backs an address (from /proc/PID/smaps), asked when a registration is seen;
+     *               null when the process is gone (the region is then taken as anon 4K)
+     */
+    public FaultLinker(Sink sink, LongFunction<ProcessMaps.Area> areaAt) {
+        this.sink = sink;
+        this.areaAt = areaAt;
+    }
+
+    /** Adds a region registered before the capture began (from smaps); returns its id. */
+    public RegionInfo known(long start, long end, Backend backend, long modes) throws IOException {
+        return addRegion(start, end - start, backend, modes);
+    }
+
+    @Override
+    public void accept(CapturedEvent e) {
+        try {
+            switch (e.type) {
+                case 'F' -> faultEntry(e);
+                case 'M' -> message(e);
+                case 'I' -> ioctl(e);
+                default -> { }
+            }
+        } catch (IOException io) {
+            throw new UncheckedIOException(io);
+        }
+    }
+
+    private void faultEntry(CapturedEvent e) {
+        long address = e.words[0];
+        Tracked r = find(address);
+        if (r == null) {
+            return;
+        }
+        long page = address & -r.pageSize;
+        Entry x = entries.get(page);
+        if (x == null) {
+            if (entries.size() >= MAX_ENTRIES) {
+                entries.clear(); // entries whose message never came (faults another resolver took)
+            }
+            x = freeEntries.isEmpty() ? new Entry() : freeEntries.pop();
+            entries.put(page, x);
+        }
+        x.time = e.time;
+        x.tid = e.tid;
+    }
+
+    /** An M line: words[0] is the event code, words[k] the message's 64-bit word at byte 8k. */
+    private void message(CapturedEvent e) throws IOException {
+        int code = (int) e.words[0];
+        if (code == UffdAbi.UFFD_EVENT_PAGEFAULT) {
+            long address = e.words[word(UffdAbi.UFFD_MSG_PAGEFAULT_ADDRESS)];
+            Tracked r = find(address);
+            if (r == null) {
+                outside++;
+                return;
+            }
+            long page = address & -r.pageSize;
+            Pending p = freePending.isEmpty() ? new Pending() : freePending.pop();
+            p.address = address;
+            p.flags = (int) e.words[word(UffdAbi.UFFD_MSG_PAGEFAULT_FLAGS)];
+            p.tid = (int) e.words[word(UffdAbi.UFFD_MSG_PAGEFAULT_PTID)];
+            p.region = r.id;
+            p.tRead = e.time;
+            p.tFault = TraceEvent.UNKNOWN;
+            Entry x = entries.remove(page);
+            if (x != null) {
+                if (x.time <= e.time) {
+                    p.tFault = x.time;
+                    if (p.tid == 0) {
+                        p.tid = x.tid;
+                    }
+                }
+                freeEntries.push(x);
+            }
+            p.next = pending.get(page);
+            pending.put(page, p);
+            return;
+        }
+        EventKind kind = switch (code) {
+            case UffdAbi.UFFD_EVENT_FORK -> EventKind.FORK;
+            case UffdAbi.UFFD_EVENT_REMAP -> EventKind.REMAP;
+            case UffdAbi.UFFD_EVENT_REMOVE -> EventKind.REMOVE;
+            case UffdAbi.UFFD_EVENT_UNMAP -> EventKind.UNMAP;
+            default -> null;
+        };
+        if (kind == null) {
+            return;
+        }
+        long start = kind == EventKind.FORK ? 0 : e.words[1];
+        long length = switch (kind) {
+            case REMAP -> e.words[word(UffdAbi.UFFD_MSG_REMAP_LEN)];
+            case REMOVE, UNMAP -> e.words[word(UffdAbi.UFFD_MSG_REMOVE_END)] - start;
+            default -> 0;
+        };
+        Tracked r = kind == EventKind.FORK ? (regions.isEmpty() ? null : regions.getFirst()) : find(start);
+        if (r == null) {
+            outside++;
+            return;
+        }
+        row.clear();
+        row.kind = kind;
+        row.region = r.id;
+        row.offset = kind == EventKind.FORK ? 0 : start - r.start;
+        row.address = start;
+        row.resolveOffset = row.offset;
+        row.resolveLength = length;
+        row.tRead = e.time;
+        emit();
+    }
+
+    /** An I line: words[0] the ioctl nr, words[1] its return, words[2 + k] the struct's word at byte 8k. */
+    private void ioctl(CapturedEvent e) throws IOException {
+        int nr = (int) e.words[0];
+        long ret = e.words[1];
+        long w0 = e.words[2];
+        long w1 = e.words[3];
+        long w2 = e.words[4];
+        ResolveIoctl op;
+        long start;
+        long length;
+        switch (nr) {
+            case UffdAbi._UFFDIO_API -> {
+                features = w1;
+                return;
+            }
+            case UffdAbi._UFFDIO_REGISTER -> {
+                if (ret == 0) {
+                    register(w0, w1, w2);
+                }
+                return;
+            }
+            case UffdAbi._UFFDIO_UNREGISTER -> {
+                return;
+            }
+            case UffdAbi._UFFDIO_COPY, UffdAbi._UFFDIO_MOVE -> {
+                op = nr == UffdAbi._UFFDIO_COPY ? ResolveIoctl.COPY : ResolveIoctl.MOVE;
+                start = e.words[2 + word(UffdAbi.UFFDIO_COPY_DST)];
+                length = e.words[2 + word(UffdAbi.UFFDIO_COPY_LEN)];
+            }
+            case UffdAbi._UFFDIO_WRITEPROTECT -> {
+                ioctls[ResolveIoctl.WRITEPROTECT.ordinal()]++;
+                if ((w2 & UffdAbi.UFFDIO_WRITEPROTECT_MODE_WP) != 0) {
+                    return; // protecting, not resolving
+                }
+                op = ResolveIoctl.WRITEPROTECT;
+                start = w0;
+                length = w1;
+            }
+            case UffdAbi._UFFDIO_ZEROPAGE, UffdAbi._UFFDIO_CONTINUE, UffdAbi._UFFDIO_POISON, UffdAbi._UFFDIO_WAKE -> {
+                op = nr == UffdAbi._UFFDIO_ZEROPAGE ? ResolveIoctl.ZEROPAGE : nr == UffdAbi._UFFDIO_CONTINUE
+                        ? ResolveIoctl.CONTINUE : nr == UffdAbi._UFFDIO_POISON ? ResolveIoctl.POISON : ResolveIoctl.WAKE;
+                start = w0;
+                length = w1;
+            }
+            default -> {
+                return;
+            }
+        }
+        if (op != ResolveIoctl.WRITEPROTECT) {
+            ioctls[op.ordinal()]++;
+        }
+        Tracked r = find(start);
+        if (r == null) {
+            outside++;
+            return;
+        }
+        int result = ret < 0 ? (int) ret : 0;
+        boolean any = false;
+        long end = start + Math.max(length, 1);
+        long lo = start & -r.pageSize;
+        long page;
+        while ((page = pending.anyIn(lo, end, r.pageSize)) != 0) {
+            for (Pending p = pending.remove(page); p != null; ) {
+                row.clear();
+                row.kind = EventKind.PAGEFAULT;
+                fill(p, r);
+                resolved(op, start, length, result, e, r);
+                if (p.tFault != TraceEvent.UNKNOWN) {
+                    latency.recordValue(Math.max(1, e.time - p.tFault));
+                }
+                faults++;
+                emit();
+                Pending next = p.next;
+                p.next = null;
+                freePending.push(p);
+                p = next;
+            }
+            any = true;
+        }
+        if (!any) {
+            row.clear();
+            row.kind = EventKind.RESOLVE;
+            row.region = r.id;
+            row.offset = lo - r.start;
+            row.address = start;
+            resolved(op, start, length, result, e, r);
+            resolves++;
+            emit();
+        }
+    }
+
+    private void fill(Pending p, Tracked r) {
+        row.region = r.id;
+        row.address = p.address;
+        row.offset = (p.address & -r.pageSize) - r.start;
+        row.flags = p.flags;
+        row.tid = p.tid;
+        row.tFault = p.tFault;
+        row.tRead = p.tRead;
+    }
+
+    private void resolved(ResolveIoctl op, long start, long length, int result, CapturedEvent e, Tracked r) {
+        row.ioctl = op;
+        row.resolveOffset = start - r.start;
+        row.resolveLength = length;
+        row.result = result;
+        row.tResolveStart = e.enter;
+        row.tResolveEnd = e.time;
+    }
+
+    private void register(long start, long length, long modes) throws IOException {
+        registrations++;
+        ProcessMaps.Area a = areaAt.apply(start);
+        Backend backend = a == null ? Backend.ANON : a.backend();
+        addRegion(start, length, backend, modes);
+    }
+
+    private RegionInfo addRegion(long start, long length, Backend backend, long modes) throws IOException {
+        int id = regions.size();
+        RegionInfo info = RegionInfo.of(id, "region" + id, backend, length, modes, start);
+        regions.add(new Tracked(id, start, start + length, backend.pageSize()));
+        sink.region(info);
+        return info;
+    }
+
+    /** The newest region holding {@code address} (a range registered again is a new region). */
+    private Tracked find(long address) {
+        for (int i = regions.size() - 1; i >= 0; i--) {
+            Tracked r = regions.get(i);
+            if (Long.compareUnsigned(address, r.start) >= 0 && Long.compareUnsigned(address, r.end) < 0) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    private void emit() throws IOException {
+        row.seq = seq++;
+        sink.row(row);
+    }
+
+    /** Writes the faults no ioctl resolved (ioctl NONE), in no particular order. */
+    public void finish() throws IOException {
+        for (Tracked r : regions) {
+            long page;
+            while ((page = pending.anyIn(r.start, r.end, r.pageSize)) != 0) {
+                for (Pending p = pending.remove(page); p != null; p = p.next) {
+                    row.clear();
+                    row.kind = EventKind.PAGEFAULT;
+                    fill(p, r);
+                    faults++;
+                    emit();
+                }
+            }
+        }
+    }
+
+    private static int word(int byteOffset) {
+        return byteOffset / 8;
+    }
+
+    /** Fault rows written. */
+    public long faults() {
+        return faults;
+    }
+
+    /** RESOLVE rows written (ioctls no fault was waiting on). */
+    public long resolves() {
+        return resolves;
+    }
+
+    /** Ioctls seen, by kind (WRITEPROTECT counts protecting calls too). */
+    public long ioctls(ResolveIoctl op) {
+        return ioctls[op.ordinal()];
+    }
+
+    /** Successful UFFDIO_REGISTER calls seen. */
+    public long registrations() {
+        return registrations;
+    }
+
+    /** Messages and ioctls on addresses in no known region (registered before a capture that could not see it). */
+    public long outside() {
+        return outside;
+    }
+
+    /** The features the process asked for with UFFDIO_API (0 if not seen). */
+    public long features() {
+        return features;
+    }
+
+    /** Fault entry to resolving ioctl's exit, for faults with a page_fault_user entry. */
+    public Histogram latency() {
+        return latency;
+    }
+}
