@@ -65,6 +65,10 @@ final class PassiveRecord implements Callable<Integer> {
         } finally {
             progress.clear();
         }
+        if (s.late() > 0) {
+            err.printf(Locale.ROOT, "faultline record: %,d events came later than the ordering window allows "
+                    + "(bpftrace fell behind); their faults may lack a fault time or show as RESOLVE rows%n", s.late());
+        }
         if (s.lost() > 0) {
             err.printf(Locale.ROOT, "faultline record: bpftrace lost %,d events (counted in the footer as lost_events); "
                     + "faults it lost are missing from the trace%n", s.lost());

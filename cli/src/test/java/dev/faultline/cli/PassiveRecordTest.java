@@ -165,6 +165,45 @@ class PassiveRecordTest {
     }
 
     @Test
+    void aCaptureKilledWithSigkillLeavesAFileWithEveryRowUpToItsLastFlush(@TempDir Path dir) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> jvm = List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), Faultline.class.getName());
+        List<String> handler = new ArrayList<>(jvm);
+        handler.addAll(List.of("record", "--workload", "sequential", "--pages", "200000", "--rate", "5000", "--warmup", "0",
+                "--no-trace"));
+        Process target = new ProcessBuilder(handler).redirectErrorStream(true).redirectOutput(dir.resolve("target.out").toFile()).start();
+        Path t = dir.resolve("cap.arrow");
+        try {
+            Thread.sleep(2000); // registered and faulting
+            List<String> capture = new ArrayList<>(jvm);
+            capture.addAll(List.of("record", "--pid", Long.toString(target.pid()), "-o", t.toString()));
+            Process cap = new ProcessBuilder(capture).redirectErrorStream(true).redirectOutput(dir.resolve("cap.out").toFile()).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline && !(Files.exists(t) && Files.size(t) > 20_000)) {
+                Thread.sleep(200);
+            }
+            Thread.sleep(1500);
+            cap.destroyForcibly(); // SIGKILL
+            cap.waitFor(10, TimeUnit.SECONDS);
+            assertTrue(Files.exists(t), "the capture began writing: " + Files.readString(dir.resolve("cap.out")));
+        } finally {
+            target.destroyForcibly();
+            target.waitFor(10, TimeUnit.SECONDS);
+        }
+        try (TraceReader r = TraceReader.open(t)) {
+            assertTrue(r.recovered(), "no footer: the writer was killed");
+            assertEquals(1, r.header().regions().size(), "the region, from /proc/PID/smaps at attach: " + r.header().regions());
+            List<TraceEvent> rows = rows(r);
+            assertTrue(rows.size() > 1000, rows.size() + " rows recovered");
+            for (TraceEvent e : rows) {
+                assertEquals(ResolveIoctl.COPY, e.ioctl, e.toString());
+                assertEquals(0, e.result);
+            }
+        }
+    }
+
+    @Test
     void badTargetsGetOneLineAndANonZeroExit(@TempDir Path dir) throws Exception {
         CliRun none = CliRun.of("record", "--pid", "999999999", "-o", dir.resolve("a.arrow").toString());
         assertNotEquals(0, none.exit());

@@ -14,9 +14,10 @@ import dev.faultline.core.abi.UffdAbi;
  * B t                                      the probes are attached
  * U tid t fd                               userfaultfd(2) returned fd
  * C tid t fd                               a uffd fd was closed
- * M tid t code w1 w2 w3                    one uffd_msg a read(2) returned (t: the read's exit)
+ * M tid t code w1 w2 w3 tf ftid fa        one uffd_msg a read(2) returned (t: the read's exit), and the
+ *                                          page_fault_user entry (time, thread, address; 0 if none) of its
+ *                                          page, or of its faulting thread when UFFD_FEATURE_THREAD_ID gave one
  * I tid tEnter tExit nr ret w0 w1 w2 w3 w4 an ioctl of type 0xAA and its struct after the call
- * F tid t address error_code               page_fault_user inside the registered span
  * T 0 t                                    a tick, twice a second: time moves on with no events
  * </pre>
  *
@@ -62,8 +63,15 @@ public final class BpftraceScript {
          .append("  $b = @rbuf[tid]; $t = nsecs; $n = (uint64)args->ret / ").append(size).append("; $i = (uint64)0;\n")
          .append("  while ($i < $n && $i < ").append(MAX_MESSAGES_PER_READ).append(") {\n")
          .append("    $m = $b + $i * ").append(size).append(";\n")
-         .append("    printf(\"M %d %lld %d %lld %lld %lld\\n\", tid, $t, *(uint8*)uptr($m + ").append(UffdAbi.UFFD_MSG_EVENT)
-         .append("), *(uint64*)uptr($m + 8), *(uint64*)uptr($m + 16), *(uint64*)uptr($m + 24));\n")
+         .append("    $code = *(uint8*)uptr($m + ").append(UffdAbi.UFFD_MSG_EVENT).append(");\n")
+         .append("    $w1 = *(uint64*)uptr($m + 8); $w2 = *(uint64*)uptr($m + 16); $w3 = *(uint64*)uptr($m + 24);\n")
+         // the fault's entry, remembered by page_fault_user: by 4K page, else by the faulting thread (ptid)
+         .append("    $k = $w2 >> 12; $tf = @pft[$k]; $ft = @pftid[$k]; $fa = @pfa[$k];\n")
+         .append("    if ($tf != 0) { delete(@pft[$k]); delete(@pftid[$k]); delete(@pfa[$k]); }\n")
+         .append("    $p = $w3 & 0xffffffff;\n")
+         .append("    if ($tf == 0 && $code == ").append(UffdAbi.UFFD_EVENT_PAGEFAULT).append(" && $p != 0 && @tt[$p] != 0) {\n")
+         .append("      $tf = @tt[$p]; $ft = $p; $fa = @ta[$p]; delete(@tt[$p]); delete(@ta[$p]);\n    }\n")
+         .append("    printf(\"M %d %lld %d %lld %lld %lld %lld %d %lld\\n\", tid, $t, $code, $w1, $w2, $w3, $tf, $ft, $fa);\n")
          .append("    $i++;\n  }\n}\n");
         s.append("tracepoint:syscalls:sys_enter_ioctl /").append(me).append(" && ((args->cmd >> 8) & 0xff) == 0x")
          .append(Long.toHexString(UffdAbi.UFFD_API)).append("/ {\n")
@@ -79,10 +87,13 @@ public final class BpftraceScript {
          .append("    $s >= 8 ? *(uint64*)uptr($a) : 0, $s >= 16 ? *(uint64*)uptr($a + 8) : 0, $s >= 24 ? *(uint64*)uptr($a + 16) : 0,\n")
          .append("    $s >= 32 ? *(uint64*)uptr($a + 24) : 0, $s >= 40 ? *(uint64*)uptr($a + 32) : 0);\n")
          .append("  delete(@it[tid]); delete(@icmd[tid]); delete(@iarg[tid]);\n}\n");
+        // not printed (an output event per fault costs a reader wake-up in the traced process): kept
+        // for the message that follows, which prints it
         s.append("tracepoint:exceptions:page_fault_user /").append(me).append(" && args->address >= @lo && args->address < @hi/ {\n")
-         .append("  printf(\"F %d %lld %lld %d\\n\", tid, nsecs, args->address, args->error_code);\n}\n");
+         .append("  $k = args->address >> 12; @pft[$k] = nsecs; @pftid[$k] = tid; @pfa[$k] = args->address;\n")
+         .append("  @tt[tid] = nsecs; @ta[tid] = args->address;\n}\n");
         s.append("interval:ms:500 { printf(\"T 0 %lld\\n\", nsecs); }\n");
-        s.append("END { clear(@uffd); clear(@rbuf); clear(@icmd); clear(@iarg); clear(@it); clear(@lo); clear(@hi); }\n");
+        s.append("END { clear(@uffd); clear(@rbuf); clear(@icmd); clear(@iarg); clear(@it); clear(@lo); clear(@hi); clear(@pft); clear(@pftid); clear(@pfa); clear(@tt); clear(@ta); }\n");
         return s.toString();
     }
 }

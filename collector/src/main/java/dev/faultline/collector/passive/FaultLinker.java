@@ -17,8 +17,8 @@ import java.util.function.Consumer;
 import java.util.function.LongFunction;
 
 /**
- * Turns a traced process's observations, in time order, into trace rows: each fault message is
- * linked to its fault entry (page_fault_user on its page) and to the ioctl that resolved it (the
+ * Turns a traced process's observations, in time order, into trace rows: each fault message comes
+ * with its fault entry (page_fault_user on its page) and is linked to the ioctl that resolved it (the
  * first UFFDIO_* call covering its page to finish after it was read, from any thread); an ioctl
  * no fault was waiting on becomes a RESOLVE row. Registrations become regions.
  *
@@ -36,9 +36,6 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         void row(TraceEvent row) throws IOException;
     }
 
-    /** Fault entries kept at most (entries whose message never came are dropped beyond this). */
-    static final int MAX_ENTRIES = 1 << 20;
-
     private record Tracked(int id, long start, long end, long pageSize) {
     }
 
@@ -52,18 +49,11 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         Pending next;
     }
 
-    private static final class Entry {
-        long time;
-        int tid;
-    }
-
     private final Sink sink;
     private final LongFunction<ProcessMaps.Area> areaAt;
     private final List<Tracked> regions = new ArrayList<>();
     private final PageMap<Pending> pending = new PageMap<>();
-    private final PageMap<Entry> entries = new PageMap<>();
     private final ArrayDeque<Pending> freePending = new ArrayDeque<>();
-    private final ArrayDeque<Entry> freeEntries = new ArrayDeque<>();
     private final TraceEvent row = new TraceEvent();
     private final long[] ioctls = new long[ResolveIoctl.values().length];
     private final Histogram latency = new Histogram(3);
@@ -92,7 +82,6 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
     public void accept(CapturedEvent e) {
         try {
             switch (e.type) {
-                case 'F' -> faultEntry(e);
                 case 'M' -> message(e);
                 case 'I' -> ioctl(e);
                 default -> { }
@@ -102,26 +91,10 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         }
     }
 
-    private void faultEntry(CapturedEvent e) {
-        long address = e.words[0];
-        Tracked r = find(address);
-        if (r == null) {
-            return;
-        }
-        long page = address & -r.pageSize;
-        Entry x = entries.get(page);
-        if (x == null) {
-            if (entries.size() >= MAX_ENTRIES) {
-                entries.clear(); // entries whose message never came (faults another resolver took)
-            }
-            x = freeEntries.isEmpty() ? new Entry() : freeEntries.pop();
-            entries.put(page, x);
-        }
-        x.time = e.time;
-        x.tid = e.tid;
-    }
-
-    /** An M line: words[0] is the event code, words[k] the message's 64-bit word at byte 8k. */
+    /**
+     * An M line: words[0] is the event code, words[k] (k = 1..3) the message's 64-bit word at byte
+     * 8k, then the page_fault_user entry the script kept for it: time, thread, address (0 if none).
+     */
     private void message(CapturedEvent e) throws IOException {
         int code = (int) e.words[0];
         if (code == UffdAbi.UFFD_EVENT_PAGEFAULT) {
@@ -139,15 +112,13 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
             p.region = r.id;
             p.tRead = e.time;
             p.tFault = TraceEvent.UNKNOWN;
-            Entry x = entries.remove(page);
-            if (x != null) {
-                if (x.time <= e.time) {
-                    p.tFault = x.time;
-                    if (p.tid == 0) {
-                        p.tid = x.tid;
-                    }
+            long entered = e.words[4];
+            long enteredAt = e.words[6];
+            if (entered != 0 && entered <= e.time && (enteredAt & -r.pageSize) == page) {
+                p.tFault = entered;
+                if (p.tid == 0) {
+                    p.tid = (int) e.words[5];
                 }
-                freeEntries.push(x);
             }
             p.next = pending.get(page);
             pending.put(page, p);

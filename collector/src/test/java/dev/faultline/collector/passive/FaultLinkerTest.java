@@ -52,11 +52,10 @@ class FaultLinkerTest {
         // register 256 pages (tid 10), then: thread 20 faults page 1, thread 11 reads it, thread 12 resolves it
         line("I 10 100 200 " + UffdAbi._UFFDIO_REGISTER + " 0 " + BASE + " " + (256 * 4096) + " 1 0 0");
         line("I 12 5000 6000 " + copy + " 0 " + (BASE + 4096) + " 999 4096 0 4096"); // printed first (another CPU)
-        line("M 11 3000 18 1 " + (BASE + 4096 + 12) + " 20");
-        line("F 20 1000 " + (BASE + 4096 + 12) + " 6");
+        line("M 11 3000 18 1 " + (BASE + 4096 + 12) + " 20 1000 20 " + (BASE + 4096 + 12));
         // a push of page 7 no fault asked for, and a fault on page 9 nothing resolved
         line("I 12 7000 8000 " + copy + " 0 " + (BASE + 7 * 4096) + " 999 4096 0 4096");
-        line("M 11 9000 18 0 " + (BASE + 9 * 4096) + " 21");
+        line("M 11 9000 18 0 " + (BASE + 9 * 4096) + " 21 0 0 0");
         line("T 0 99999999");
         order.drain();
         linker.finish();
