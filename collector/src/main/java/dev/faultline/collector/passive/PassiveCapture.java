@@ -189,6 +189,9 @@ public final class PassiveCapture {
         try {
             Process b = pb.start();
             bpftrace = b;
+            if (stopRequested) {
+                interrupt(); // a stop that came while bpftrace was starting
+            }
             Thread err = Thread.ofPlatform().name("faultline-bpftrace-stderr").daemon().start(() -> readErrors(b, errors));
             Thread watch = Thread.ofPlatform().name("faultline-capture-watch").daemon().start(() -> watch(b, t0));
             lost = readEvents(b.getInputStream(), order, sink, linker, progress, t0);
@@ -211,7 +214,9 @@ public final class PassiveCapture {
             if (b != null && b.isAlive()) {
                 b.destroyForcibly();
             }
-            if (launched != null && launched.isAlive() && stopRequested) {
+            if (launched != null && launched.isAlive() && !began) {
+                launched.destroyForcibly(); // still held before its first instruction: only SIGKILL ends it
+            } else if (launched != null && launched.isAlive() && stopRequested) {
                 launched.destroy();
             }
         }
