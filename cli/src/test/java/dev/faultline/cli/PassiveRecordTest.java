@@ -1,5 +1,6 @@
 package dev.faultline.cli;
 
+import dev.faultline.core.region.HugePages;
 import dev.faultline.core.trace.EventKind;
 import dev.faultline.core.trace.RegionInfo;
 import dev.faultline.core.trace.TraceEvent;
@@ -8,6 +9,8 @@ import dev.faultline.core.uffd.ResolveIoctl;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -97,6 +100,33 @@ class PassiveRecordTest {
                 assertTrue(seen[p], "page " + p + " missing");
             }
             assertTrue(timed > pages * 9 / 10, timed + " of " + pages + " faults have their page_fault_user entry");
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"anon, wp, 1000, WRITEPROTECT, anon, 4096, WP", "hugetlb2m, continue, 16, CONTINUE, hugetlb, 2097152, MINOR",
+            "anon, move, 1000, MOVE, anon, 4096, MISSING"})
+    void eachModeOfTheFloorIsCapturedWithItsIoctlAndRegion(String backend, String op, int pages, ResolveIoctl ioctl,
+                                                           String traceBackend, long pageSize, String modes,
+                                                           @TempDir Path dir) throws Exception {
+        if (backend.startsWith("hugetlb")) {
+            assumeTrue(HugePages.free(pageSize) > pages, "needs " + pages + " free 2M huge pages: " + HugePages.reserveHint(pageSize, 64));
+        }
+        Path t = dir.resolve("t.arrow");
+        CliRun run = CliRun.of("record", "-o", t.toString(), "--", floor.toString(), backend, op, Integer.toString(pages), "spin");
+        assertEquals(0, run.exit(), run.err());
+        try (TraceReader r = TraceReader.open(t)) {
+            RegionInfo region = r.header().regions().getFirst();
+            assertEquals(traceBackend, region.backend());
+            assertEquals(pageSize, region.pageSize());
+            assertEquals(modes, region.modes());
+            List<TraceEvent> rows = rows(r);
+            assertEquals(pages, rows.size(), "one row per fault; a write-protecting call is not a row");
+            for (TraceEvent e : rows) {
+                assertEquals(EventKind.PAGEFAULT, e.kind);
+                assertEquals(ioctl, e.ioctl, e.toString());
+                assertEquals(0, e.result, e.toString());
+            }
         }
     }
 
