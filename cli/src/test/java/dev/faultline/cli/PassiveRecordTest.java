@@ -6,7 +6,7 @@ import dev.faultline.core.trace.RegionInfo;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceReader;
 import dev.faultline.core.uffd.ResolveIoctl;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,15 +35,31 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class PassiveRecordTest {
     static Path floor;
 
-    @BeforeAll
-    static void needsRootBpftraceAndGcc(@TempDir Path dir) throws Exception {
+    /**
+     * Every test here needs root and bpftrace; each says so itself when they are missing (an
+     * assumption in @BeforeAll would make the runner report no tests at all, not skipped ones).
+     */
+    @BeforeEach
+    void needsRootAndBpftrace() throws IOException {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/bpftrace")), "bpftrace is not installed (apt-get install bpftrace)");
         assumeTrue(isRoot(), "passive capture needs root to load BPF programs");
-        Path src = Path.of(System.getProperty("user.dir")).resolve("../../shared/reference/uffd_floor.c").normalize();
-        assumeTrue(Files.exists(src), "no " + src);
-        floor = dir.resolve("uffd_floor");
-        Process gcc = new ProcessBuilder("gcc", "-O2", "-pthread", "-o", floor.toString(), src.toString()).inheritIO().start();
-        assertEquals(0, gcc.waitFor(), "gcc builds the C floor");
+    }
+
+    /**
+     * The C floor, built with gcc: ../shared/reference/uffd_floor.c next to the project when it is
+     * there (the reference itself), else this module's verbatim copy of it (a clone on its own).
+     */
+    static synchronized Path floor() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/gcc")), "gcc is not installed (apt-get install gcc): the C floor cannot be built");
+        if (floor == null) {
+            Path shared = Path.of(System.getProperty("user.dir")).resolve("../../shared/reference/uffd_floor.c").normalize();
+            Path src = Files.exists(shared) ? shared : Path.of(PassiveRecordTest.class.getResource("/floor/uffd_floor.c").toURI());
+            Path bin = Files.createTempDirectory("faultline-floor-").resolve("uffd_floor");
+            Process gcc = new ProcessBuilder("gcc", "-O2", "-pthread", "-o", bin.toString(), src.toString()).inheritIO().start();
+            assertEquals(0, gcc.waitFor(), "gcc builds the C floor from " + src);
+            floor = bin;
+        }
+        return floor;
     }
 
     static boolean isRoot() throws IOException {
@@ -67,7 +83,7 @@ class PassiveRecordTest {
     void theCFloorsFaultsAndCopiesAreAllThereWithTheirTimesInOrder(@TempDir Path dir) throws Exception {
         int pages = 3000;
         Path t = dir.resolve("floor.arrow");
-        CliRun run = CliRun.of("record", "-o", t.toString(), "--json", "--", floor.toString(), "shmem", "copy",
+        CliRun run = CliRun.of("record", "-o", t.toString(), "--json", "--", floor().toString(), "shmem", "copy",
                 Integer.toString(pages), "spin");
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("\"faults\":" + pages), run.out());
@@ -113,7 +129,7 @@ class PassiveRecordTest {
             assumeTrue(HugePages.free(pageSize) > pages, "needs " + pages + " free 2M huge pages: " + HugePages.reserveHint(pageSize, 64));
         }
         Path t = dir.resolve("t.arrow");
-        CliRun run = CliRun.of("record", "-o", t.toString(), "--", floor.toString(), backend, op, Integer.toString(pages), "spin");
+        CliRun run = CliRun.of("record", "-o", t.toString(), "--", floor().toString(), backend, op, Integer.toString(pages), "spin");
         assertEquals(0, run.exit(), run.err());
         try (TraceReader r = TraceReader.open(t)) {
             RegionInfo region = r.header().regions().getFirst();
@@ -185,7 +201,7 @@ class PassiveRecordTest {
     @Test
     void aCapturedTraceReplaysAndAnalyzes(@TempDir Path dir) throws Exception {
         Path t = dir.resolve("floor.arrow");
-        assertEquals(0, CliRun.of("record", "-o", t.toString(), "--", floor.toString(), "anon", "zeropage", "2000", "spin").exit());
+        assertEquals(0, CliRun.of("record", "-o", t.toString(), "--", floor().toString(), "anon", "zeropage", "2000", "spin").exit());
         CliRun replay = CliRun.of("replay", t.toString(), "--no-results", "--warmup", "0", "--json");
         assertEquals(0, replay.exit(), replay.err());
         assertTrue(replay.out().contains("\"faults\":2000"), replay.out());

@@ -18,6 +18,8 @@ import dev.faultline.core.abi.UffdAbi;
  *                                          page_fault_user entry (time, thread, address; 0 if none) of its
  *                                          page, or of its faulting thread when UFFD_FEATURE_THREAD_ID gave one
  * I tid tEnter tExit nr ret w0 w1 w2 w3 w4 an ioctl of type 0xAA and its struct after the call
+ * D tid t fd flags                         memfd_create(2) returned fd, created with flags (MFD_HUGETLB…)
+ * P tid t address length flags fd          mmap(2) mapped length bytes at address (flags: MAP_*)
  * T 0 t                                    a tick, twice a second: time moves on with no events
  * </pre>
  *
@@ -54,6 +56,16 @@ public final class BpftraceScript {
          .append("  @uffd[args->ret] = 1; printf(\"U %d %lld %d\\n\", tid, nsecs, args->ret);\n}\n");
         s.append("tracepoint:syscalls:sys_enter_close /").append(me).append(" && @uffd[args->fd]/ {\n")
          .append("  delete(@uffd[args->fd]); printf(\"C %d %lld %d\\n\", tid, nsecs, args->fd);\n}\n");
+        // What backs a registration, seen as it is made: smaps may be gone by the time its line is read
+        s.append("tracepoint:syscalls:sys_enter_memfd_create /").append(me).append("/ { @mfl[tid] = args->flags + 1; }\n");
+        s.append("tracepoint:syscalls:sys_exit_memfd_create /@mfl[tid]/ {\n")
+         .append("  if (args->ret >= 0) { printf(\"D %d %lld %d %d\\n\", tid, nsecs, args->ret, @mfl[tid] - 1); }\n")
+         .append("  delete(@mfl[tid]);\n}\n");
+        s.append("tracepoint:syscalls:sys_enter_mmap /").append(me).append("/ { @ml[tid] = args->len; @mf[tid] = args->flags; @mfd[tid] = args->fd; }\n");
+        s.append("tracepoint:syscalls:sys_exit_mmap /@ml[tid]/ {\n")
+         .append("  if (args->ret > 0 && args->ret < 0x800000000000) {\n")
+         .append("    printf(\"P %d %lld %lld %lld %lld %d\\n\", tid, nsecs, args->ret, @ml[tid], @mf[tid], (int32)@mfd[tid]);\n  }\n")
+         .append("  delete(@ml[tid]); delete(@mf[tid]); delete(@mfd[tid]);\n}\n");
         // Every read of the process passes here; only a uffd's gets its buffer remembered.
         s.append("tracepoint:syscalls:sys_enter_read /").append(me).append("/ {\n")
          .append("  @rbuf[tid] = @uffd[args->fd] ? (uint64)args->buf : (uint64)0;\n}\n");
@@ -93,7 +105,7 @@ public final class BpftraceScript {
          .append("  $k = args->address >> 12; @pft[$k] = nsecs; @pftid[$k] = tid; @pfa[$k] = args->address;\n")
          .append("  @tt[tid] = nsecs; @ta[tid] = args->address;\n}\n");
         s.append("interval:ms:500 { printf(\"T 0 %lld\\n\", nsecs); }\n");
-        s.append("END { clear(@uffd); clear(@rbuf); clear(@icmd); clear(@iarg); clear(@it); clear(@lo); clear(@hi); clear(@pft); clear(@pftid); clear(@pfa); clear(@tt); clear(@ta); }\n");
+        s.append("END { clear(@uffd); clear(@rbuf); clear(@icmd); clear(@iarg); clear(@it); clear(@lo); clear(@hi); clear(@pft); clear(@pftid); clear(@pfa); clear(@tt); clear(@ta); clear(@mfl); clear(@ml); clear(@mf); clear(@mfd); }\n");
         return s.toString();
     }
 }

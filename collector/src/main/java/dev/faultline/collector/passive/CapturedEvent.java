@@ -6,14 +6,14 @@ package dev.faultline.collector.passive;
  * capture's reading loop allocates nothing per line.
  *
  * <p>Invariant after a successful {@link #parse}: {@link #type} is one of the letters
- * {@code BUCMIT}, {@link #time} is the time the event is ordered by (an ioctl's exit), and
+ * {@code BUCMITDP}, {@link #time} is the time the event is ordered by (an ioctl's exit), and
  * {@link #words} holds the line's numbers after the time(s), {@link #count} of them.
  */
 public final class CapturedEvent {
     /** Numbers a line may carry after its times. */
     public static final int MAX_WORDS = 8;
 
-    /** B, U, C, M, I or T (see {@link BpftraceScript}). */
+    /** B, U, C, M, I, T, D or P (see {@link BpftraceScript}). */
     public byte type;
     public int tid;
     /** The ordering time: the event's own, or an ioctl's exit. */
@@ -34,7 +34,7 @@ public final class CapturedEvent {
             return false;
         }
         byte t = line[0];
-        if (t != 'B' && t != 'U' && t != 'C' && t != 'M' && t != 'I' && t != 'T') {
+        if (t != 'B' && t != 'U' && t != 'C' && t != 'M' && t != 'I' && t != 'T' && t != 'D' && t != 'P') {
             return false;
         }
         type = t;

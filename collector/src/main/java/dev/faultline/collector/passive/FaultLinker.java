@@ -1,5 +1,6 @@
 package dev.faultline.collector.passive;
 
+import dev.faultline.core.abi.MmanAbi;
 import dev.faultline.core.abi.UffdAbi;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.trace.EventKind;
@@ -49,7 +50,16 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         Pending next;
     }
 
+    /** A mapping seen being made: what backs it, for registrations smaps can no longer tell about. */
+    private record Mapping(long start, long end, Backend backend) {
+    }
+
+    /** Mappings kept at most (the newest win; a process that maps more is a JVM churning its heap). */
+    static final int MAX_MAPPINGS = 4096;
+
     private final Sink sink;
+    private final java.util.Map<Long, Long> memfds = new java.util.HashMap<>();
+    private final ArrayDeque<Mapping> mappings = new ArrayDeque<>();
     private final LongFunction<ProcessMaps.Area> areaAt;
     private final List<Tracked> regions = new ArrayList<>();
     private final PageMap<Pending> pending = new PageMap<>();
@@ -84,6 +94,8 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
             switch (e.type) {
                 case 'M' -> message(e);
                 case 'I' -> ioctl(e);
+                case 'D' -> memfds.put(e.words[0], e.words[1]);
+                case 'P' -> mapped(e);
                 default -> { }
             }
         } catch (IOException io) {
@@ -266,10 +278,46 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         row.tResolveEnd = e.time;
     }
 
+    /** A P line: words = address, length, MAP_* flags, fd. */
+    private void mapped(CapturedEvent e) {
+        long flags = e.words[2];
+        int fd = (int) e.words[3];
+        Backend backend;
+        Long memfd = (flags & MmanAbi.MAP_ANONYMOUS) == 0 ? memfds.get((long) fd) : null;
+        if ((flags & MmanAbi.MAP_HUGETLB) != 0) {
+            backend = hugetlb(flags >>> MmanAbi.MAP_HUGE_SHIFT);
+        } else if (memfd != null && (memfd & MmanAbi.MFD_HUGETLB) != 0) {
+            backend = hugetlb(memfd >>> MmanAbi.MFD_HUGE_SHIFT);
+        } else if ((flags & MmanAbi.MAP_SHARED) != 0) {
+            backend = Backend.SHMEM;
+        } else if ((flags & MmanAbi.MAP_ANONYMOUS) != 0) {
+            backend = Backend.ANON;
+        } else {
+            return; // a private file mapping: not memory userfaultfd registers
+        }
+        if (mappings.size() >= MAX_MAPPINGS) {
+            mappings.removeFirst();
+        }
+        mappings.addLast(new Mapping(e.words[0], e.words[0] + e.words[1], backend));
+    }
+
+    private static Backend hugetlb(long log2Size) {
+        return (log2Size & 0x3f) == 30 ? Backend.HUGETLB_1G : Backend.HUGETLB_2M; // 0: the default size, 2M here
+    }
+
     private void register(long start, long length, long modes) throws IOException {
         registrations++;
         ProcessMaps.Area a = areaAt.apply(start);
-        Backend backend = a == null ? Backend.ANON : a.backend();
+        Backend backend = a != null ? a.backend() : Backend.ANON;
+        if (a == null) { // the process is gone: the mapping it made says what backs it
+            for (java.util.Iterator<Mapping> it = mappings.descendingIterator(); it.hasNext(); ) {
+                Mapping m = it.next();
+                if (Long.compareUnsigned(start, m.start) >= 0 && Long.compareUnsigned(start, m.end) < 0) {
+                    backend = m.backend;
+                    break;
+                }
+            }
+        }
         addRegion(start, length, backend, modes);
     }
 

@@ -1,5 +1,6 @@
 package dev.faultline.collector.passive;
 
+import dev.faultline.core.abi.MmanAbi;
 import dev.faultline.core.abi.UffdAbi;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.trace.EventKind;
@@ -84,6 +85,37 @@ class FaultLinkerTest {
         assertEquals(2, linker.faults());
         assertEquals(1, linker.resolves());
         assertEquals(2, linker.ioctls(ResolveIoctl.COPY));
+    }
+
+    @Test
+    void aProcessGoneBeforeItsRegistrationIsLinkedIsDescribedByTheMappingItMade() throws Exception {
+        List<RegionInfo> found = new ArrayList<>();
+        FaultLinker gone = new FaultLinker(new FaultLinker.Sink() {
+            @Override
+            public void region(RegionInfo region) {
+                found.add(region);
+            }
+
+            @Override
+            public void row(TraceEvent row) {
+            }
+        }, address -> null); // smaps: no such process any more
+        CapturedEvent c = new CapturedEvent();
+        for (String l : List.of(
+                "D 10 100 5 " + (MmanAbi.MFD_HUGETLB | (21 << MmanAbi.MFD_HUGE_SHIFT)),
+                "P 10 200 " + BASE + " " + (32 << 20) + " " + MmanAbi.MAP_SHARED + " 5",
+                "P 10 250 " + (BASE + (64 << 20)) + " 8192 " + (MmanAbi.MAP_PRIVATE | MmanAbi.MAP_ANONYMOUS) + " -1",
+                "I 10 300 400 " + UffdAbi._UFFDIO_REGISTER + " 0 " + BASE + " " + (32 << 20) + " 4 0 0",
+                "I 10 500 600 " + UffdAbi._UFFDIO_REGISTER + " 0 " + (BASE + (64 << 20)) + " 8192 1 0 0")) {
+            byte[] b = l.getBytes(StandardCharsets.US_ASCII);
+            assertTrue(c.parse(b, b.length), l);
+            gone.accept(c);
+        }
+        assertEquals(2, found.size());
+        assertEquals("hugetlb", found.get(0).backend());
+        assertEquals(2 << 20, found.get(0).pageSize());
+        assertEquals("MINOR", found.get(0).modes());
+        assertEquals("anon", found.get(1).backend());
     }
 
     @Test
