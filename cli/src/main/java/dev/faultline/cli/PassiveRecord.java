@@ -69,6 +69,10 @@ final class PassiveRecord implements Callable<Integer> {
             err.printf(Locale.ROOT, "faultline record: %,d events came later than the ordering window allows "
                     + "(bpftrace fell behind); their faults may lack a fault time or show as RESOLVE rows%n", s.late());
         }
+        if (s.outside() > 0) {
+            err.printf(Locale.ROOT, "faultline record: %,d fault messages or ioctls were on memory in no region the capture "
+                    + "knows of (not written)%n", s.outside());
+        }
         if (s.lost() > 0) {
             err.printf(Locale.ROOT, "faultline record: bpftrace lost %,d events (counted in the footer as lost_events); "
                     + "faults it lost are missing from the trace%n", s.lost());
@@ -95,6 +99,7 @@ final class PassiveRecord implements Callable<Integer> {
         m.put("ioctls", ioctls);
         m.put("lost_events", s.lost());
         m.put("late_events", s.late());
+        m.put("outside_events", s.outside());
         m.put("duration_ns", s.nanos());
         Histogram h = s.latency();
         m.put("latency_count", h.getTotalCount());

@@ -17,9 +17,11 @@ import java.util.Map;
  * @param latency   fault entry (page_fault_user) to the resolving ioctl's exit, where both were seen
  * @param lost      events bpftrace reported lost
  * @param late      events that came after younger ones had been linked (ordering not guaranteed for them)
+ * @param outside   fault messages and ioctls on addresses in no region the capture knows of
  * @param nanos     duration of the capture
  * @param endedBy   why it ended: "process exited", "duration", "stopped"
  */
 public record CaptureSummary(Path file, long events, long faults, long resolves, Map<ResolveIoctl, Long> ioctls,
-                             Histogram latency, long lost, long late, long nanos, String endedBy) {
+                             Histogram latency, long lost, long late, long outside, long nanos,
+                             String endedBy) {
 }

@@ -193,9 +193,10 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
                 return;
             }
             case UffdAbi._UFFDIO_COPY, UffdAbi._UFFDIO_MOVE -> {
-                op = nr == UffdAbi._UFFDIO_COPY ? ResolveIoctl.COPY : ResolveIoctl.MOVE;
-                start = e.words[2 + word(UffdAbi.UFFDIO_COPY_DST)];
-                length = e.words[2 + word(UffdAbi.UFFDIO_COPY_LEN)];
+                boolean copy = nr == UffdAbi._UFFDIO_COPY;
+                op = copy ? ResolveIoctl.COPY : ResolveIoctl.MOVE;
+                start = e.words[2 + word(copy ? UffdAbi.UFFDIO_COPY_DST : UffdAbi.UFFDIO_MOVE_DST)];
+                length = e.words[2 + word(copy ? UffdAbi.UFFDIO_COPY_LEN : UffdAbi.UFFDIO_MOVE_LEN)];
             }
             case UffdAbi._UFFDIO_WRITEPROTECT -> {
                 ioctls[ResolveIoctl.WRITEPROTECT.ordinal()]++;

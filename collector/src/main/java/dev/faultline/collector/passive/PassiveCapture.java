@@ -229,7 +229,7 @@ public final class PassiveCapture {
             }
         }
         return new CaptureSummary(file, sink.rows, linker.faults(), linker.resolves(), byKind, linker.latency(), lost,
-                order.late(), nanos, endedBy);
+                order.late(), linker.outside(), nanos, endedBy);
     }
 
     /** The probes are attached: a launched command may start. */
