@@ -87,7 +87,8 @@ public final class WorkloadRunner {
      * faulting threads and the writer before {@link #run} measures them. Without it the first
      * run's faulting threads shared their CPU with the compiler for all of a 50k-fault run
      * (bpftrace: half their wake-ups preempted a compiler thread) and its p50 was 1.2-1.4x the C
-     * floor's. A no-op for 0 pages or a page size over the budget (hugetlb1g).
+     * floor's. It runs as fast as it can whatever the workload's rate. A no-op for 0 pages or a
+     * page size over the budget (hugetlb1g).
      *
      * @return the pages warmed
      */
@@ -98,7 +99,7 @@ public final class WorkloadRunner {
         }
         Path scratch = Files.createTempFile("faultline-warmup-", ".arrow");
         try {
-            WorkloadRunner warm = new WorkloadRunner(spec.withPages(n));
+            WorkloadRunner warm = new WorkloadRunner(spec.withPages(n).withRate(0)); // unpaced: it only has to run the code
             warm.checked = checked;
             warming = warm;
             if (!stop) { // a stop() that came before warming was set
