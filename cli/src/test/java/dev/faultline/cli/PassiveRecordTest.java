@@ -150,11 +150,10 @@ class PassiveRecordTest {
     void aRecordingInAnotherJvmIsCapturedAsItRecordedItself(@TempDir Path dir) throws Exception {
         Path in = dir.resolve("in.arrow");
         Path passive = dir.resolve("passive.arrow");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        CliRun run = CliRun.of("record", "-o", passive.toString(), "--", java, "--enable-native-access=ALL-UNNAMED",
-                "--add-opens=java.base/java.nio=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-cp", System.getProperty("java.class.path"), Faultline.class.getName(),
-                "record", "--workload", "random", "--threads", "2", "--pages", "3000", "--warmup", "0", "-o", in.toString());
+        List<String> args = new ArrayList<>(List.of("record", "-o", passive.toString(), "--"));
+        args.addAll(jvm());
+        args.addAll(List.of("record", "--workload", "random", "--threads", "2", "--pages", "3000", "--warmup", "0", "-o", in.toString()));
+        CliRun run = CliRun.of(args.toArray(String[]::new));
         assertEquals(0, run.exit(), run.err());
 
         Map<Long, TraceEvent> truth = new HashMap<>(); // by address
@@ -211,18 +210,48 @@ class PassiveRecordTest {
     }
 
     @Test
-    void aCaptureKilledWithSigkillLeavesAFileWithEveryRowUpToItsLastFlush(@TempDir Path dir) throws Exception {
+    void anAttachedCaptureEndsAfterItsDurationWithAFinishedFile(@TempDir Path dir) throws Exception {
+        List<String> handler = new ArrayList<>(jvm());
+        handler.addAll(List.of("record", "--workload", "random", "--pages", "100000", "--rate", "5000", "--warmup", "0",
+                "--no-trace"));
+        Process target = new ProcessBuilder(handler).redirectErrorStream(true).redirectOutput(dir.resolve("target.out").toFile()).start();
+        Path t = dir.resolve("cap.arrow");
+        try {
+            Thread.sleep(2000); // registered and faulting
+            CliRun run = CliRun.of("record", "--pid", Long.toString(target.pid()), "--duration", "1500ms", "--json",
+                    "-o", t.toString());
+            assertEquals(0, run.exit(), run.err());
+            assertTrue(run.out().contains("\"ended_by\":\"duration\""), run.out());
+            assertTrue(target.isAlive(), "attaching and detaching leave the process running");
+        } finally {
+            target.destroyForcibly();
+            target.waitFor(10, TimeUnit.SECONDS);
+        }
+        try (TraceReader r = TraceReader.open(t)) {
+            assertFalse(r.recovered(), "the footer was written");
+            assertEquals(1, r.header().regions().size(), "the region, from /proc/PID/smaps: " + r.header().regions());
+            long rows = rows(r).size();
+            assertEquals(Long.toString(rows), r.footer().get("events"));
+            assertTrue(rows > 500, rows + " faults in about a second at 5,000/s");
+        }
+    }
+
+    static List<String> jvm() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> jvm = List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+        return List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), Faultline.class.getName());
-        List<String> handler = new ArrayList<>(jvm);
+    }
+
+    @Test
+    void aCaptureKilledWithSigkillLeavesAFileWithEveryRowUpToItsLastFlush(@TempDir Path dir) throws Exception {
+        List<String> handler = new ArrayList<>(jvm());
         handler.addAll(List.of("record", "--workload", "sequential", "--pages", "200000", "--rate", "5000", "--warmup", "0",
                 "--no-trace"));
         Process target = new ProcessBuilder(handler).redirectErrorStream(true).redirectOutput(dir.resolve("target.out").toFile()).start();
         Path t = dir.resolve("cap.arrow");
         try {
             Thread.sleep(2000); // registered and faulting
-            List<String> capture = new ArrayList<>(jvm);
+            List<String> capture = new ArrayList<>(jvm());
             capture.addAll(List.of("record", "--pid", Long.toString(target.pid()), "-o", t.toString()));
             Process cap = new ProcessBuilder(capture).redirectErrorStream(true).redirectOutput(dir.resolve("cap.out").toFile()).start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
