@@ -211,13 +211,9 @@ class PassiveRecordTest {
 
     @Test
     void anAttachedCaptureEndsAfterItsDurationWithAFinishedFile(@TempDir Path dir) throws Exception {
-        List<String> handler = new ArrayList<>(jvm());
-        handler.addAll(List.of("record", "--workload", "random", "--pages", "100000", "--rate", "5000", "--warmup", "0",
-                "--no-trace"));
-        Process target = new ProcessBuilder(handler).redirectErrorStream(true).redirectOutput(dir.resolve("target.out").toFile()).start();
+        Process target = slowHandler(dir, "random", 100000);
         Path t = dir.resolve("cap.arrow");
         try {
-            Thread.sleep(2000); // registered and faulting
             CliRun run = CliRun.of("record", "--pid", Long.toString(target.pid()), "--duration", "1500ms", "--json",
                     "-o", t.toString());
             assertEquals(0, run.exit(), run.err());
@@ -236,6 +232,16 @@ class PassiveRecordTest {
         }
     }
 
+    /** A Faultline handler in another JVM faulting 5,000 pages a second, registered and under way when this returns. */
+    static Process slowHandler(Path dir, String workload, int pages) throws Exception {
+        List<String> handler = new ArrayList<>(jvm());
+        handler.addAll(List.of("record", "--workload", workload, "--pages", Integer.toString(pages), "--rate", "5000",
+                "--warmup", "0", "--no-trace"));
+        Process target = new ProcessBuilder(handler).redirectErrorStream(true).redirectOutput(dir.resolve("target.out").toFile()).start();
+        Thread.sleep(2000);
+        return target;
+    }
+
     static List<String> jvm() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         return List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
@@ -244,13 +250,9 @@ class PassiveRecordTest {
 
     @Test
     void aCaptureKilledWithSigkillLeavesAFileWithEveryRowUpToItsLastFlush(@TempDir Path dir) throws Exception {
-        List<String> handler = new ArrayList<>(jvm());
-        handler.addAll(List.of("record", "--workload", "sequential", "--pages", "200000", "--rate", "5000", "--warmup", "0",
-                "--no-trace"));
-        Process target = new ProcessBuilder(handler).redirectErrorStream(true).redirectOutput(dir.resolve("target.out").toFile()).start();
+        Process target = slowHandler(dir, "sequential", 200000);
         Path t = dir.resolve("cap.arrow");
         try {
-            Thread.sleep(2000); // registered and faulting
             List<String> capture = new ArrayList<>(jvm());
             capture.addAll(List.of("record", "--pid", Long.toString(target.pid()), "-o", t.toString()));
             Process cap = new ProcessBuilder(capture).redirectErrorStream(true).redirectOutput(dir.resolve("cap.out").toFile()).start();
