@@ -70,7 +70,6 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
     private long seq;
     private long faults;
     private long resolves;
-    private long registrations;
     private long outside;
     private long features;
 
@@ -83,9 +82,9 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         this.areaAt = areaAt;
     }
 
-    /** Adds a region registered before the capture began (from smaps); returns its id. */
-    public RegionInfo known(long start, long end, Backend backend, long modes) throws IOException {
-        return addRegion(start, end - start, backend, modes);
+    /** Adds a region registered before the capture began (from smaps). */
+    public void known(long start, long end, Backend backend, long modes) throws IOException {
+        addRegion(start, end - start, backend, modes);
     }
 
     @Override
@@ -307,7 +306,6 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
     }
 
     private void register(long start, long length, long modes) throws IOException {
-        registrations++;
         ProcessMaps.Area a = areaAt.apply(start);
         Backend backend = a != null ? a.backend() : Backend.ANON;
         if (a == null) { // the process is gone: the mapping it made says what backs it
@@ -322,12 +320,10 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         addRegion(start, length, backend, modes);
     }
 
-    private RegionInfo addRegion(long start, long length, Backend backend, long modes) throws IOException {
+    private void addRegion(long start, long length, Backend backend, long modes) throws IOException {
         int id = regions.size();
-        RegionInfo info = RegionInfo.of(id, "region" + id, backend, length, modes, start);
         regions.add(new Tracked(id, start, start + length, backend.pageSize()));
-        sink.region(info);
-        return info;
+        sink.region(RegionInfo.of(id, "region" + id, backend, length, modes, start));
     }
 
     /** The newest region holding {@code address} (a range registered again is a new region). */
@@ -379,11 +375,6 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
     /** Ioctls seen, by kind (WRITEPROTECT counts protecting calls too). */
     public long ioctls(ResolveIoctl op) {
         return ioctls[op.ordinal()];
-    }
-
-    /** Successful UFFDIO_REGISTER calls seen. */
-    public long registrations() {
-        return registrations;
     }
 
     /** Messages and ioctls on addresses in no known region (registered before a capture that could not see it). */

@@ -221,7 +221,7 @@ public final class PassiveCapture {
             }
         }
         long nanos = System.nanoTime() - t0;
-        Path file = sink.close(lost, nanos, linker, command);
+        Path file = sink.close(lost, nanos);
         Map<ResolveIoctl, Long> byKind = new EnumMap<>(ResolveIoctl.class);
         for (ResolveIoctl op : ResolveIoctl.values()) {
             if (linker.ioctls(op) > 0) {
@@ -470,14 +470,14 @@ public final class PassiveCapture {
             }
         }
 
-        Path close(long lost, long nanos, FaultLinker l, String cmd) throws IOException {
+        Path close(long lost, long nanos) throws IOException {
             if (writer == null) {
                 return null;
             }
             writer.putFooter(FOOTER_LOST, Long.toString(lost));
             writer.putFooter("duration_ns", Long.toString(nanos));
-            writer.putFooter("faults", Long.toString(l.faults()));
-            writer.putFooter("resolves", Long.toString(l.resolves()));
+            writer.putFooter("faults", Long.toString(linker.faults()));
+            writer.putFooter("resolves", Long.toString(linker.resolves()));
             writer.close();
             return out;
         }
