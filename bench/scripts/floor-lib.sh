@@ -23,18 +23,12 @@ floor_reserve_2m() {
 # (runs.0.p50_ns); a * takes, within one line, the median over a list's items that have the rest
 # (runs.*.p50_ns: the measured runs of one replay).
 floor_median() {
-    python3 - "$1" "$2" <<'PY'
-import json, statistics, sys
-path, key = sys.argv[1:]
-def get(o, parts):
-    for i, part in enumerate(parts):
-        if part == "*":
-            vals = [v for v in (get(x, parts[i + 1:]) for x in o) if v is not None]
-            return statistics.median(vals) if vals else None
-        o = o[int(part)] if isinstance(o, list) else o.get(part)
-        if o is None:
-            return None
-    return o
-print(statistics.median(get(json.loads(l), key.split(".")) for l in open(path) if l.strip()))
-PY
+    python3 "$root/bench/scripts/floor-stats.py" median "$@"
+}
+
+# floor_ratio NUM_FILE NUM_KEY DEN_FILE DEN_KEY: the median over rounds of each round's NUM/DEN
+# (line i of one file against line i of the other), and its quartiles: "median q1 q3". Pairing a
+# run with the one next to it cancels the machine's drift, which moved whole runs by 20% here.
+floor_ratio() {
+    python3 "$root/bench/scripts/floor-stats.py" ratio "$@"
 }
