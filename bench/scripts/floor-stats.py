@@ -3,6 +3,7 @@
   floor-stats.py median FILE KEY                    the median of KEY over FILE's lines
   floor-stats.py ratio NUM_FILE NUM_KEY DEN_FILE DEN_KEY
                                                     the median and quartiles of line-by-line NUM/DEN
+  floor-stats.py merge FILE                         one JSON line: the median of every numeric key
 
 KEY is a dotted path (runs.0.p50_ns); a * takes, within one line, the median over a list's items
 (runs.*.p50_ns: the measured runs of one replay).
@@ -36,6 +37,12 @@ def main(mode, *args):
         r = sorted(n / d for n, d in zip(column(nf, nk), column(df, dk)))
         q = statistics.quantiles(r, n=4, method="inclusive") if len(r) > 1 else [r[0]] * 3
         print(f"{statistics.median(r):.3f} {q[0]:.3f} {q[2]:.3f}")
+    elif mode == "merge":
+        (path,) = args
+        with open(path) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        keys = [k for k, v in rows[0].items() if isinstance(v, (int, float))]
+        print(json.dumps({k: statistics.median(r[k] for r in rows) for k in keys}))
     else:
         sys.exit(f"floor-stats.py: unknown mode {mode}")
 

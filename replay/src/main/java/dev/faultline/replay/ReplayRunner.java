@@ -215,6 +215,7 @@ public final class ReplayRunner {
     private RunResult runOnce(int run, boolean prefetch, Path partial, String command, Consumer<Progress> progress)
             throws IOException {
         boolean measured = run >= 0;
+        boolean timed = measured || options.prefetch() && !prefetch; // the on-demand run a prefetch is compared with
         List<AutoCloseable> closers = new ArrayList<>();
         try {
             List<HandledRegion> handled = new ArrayList<>();
@@ -266,7 +267,7 @@ public final class ReplayRunner {
                     pusher.thread.start();
                 }
                 long touches = plan.touches();
-                nanos = TouchRun.runAll(touchers, handler.cpus(), this::stop, ns -> progress.accept(new Progress(run, options.runs(),
+                nanos = TouchRun.runAll(touchers, handler.cpus(), timed, this::stop, ns -> progress.accept(new Progress(run, options.runs(),
                         TouchRun.done(touchers), touches, handler.faults(), ns)));
             } finally {
                 if (pusher != null) {

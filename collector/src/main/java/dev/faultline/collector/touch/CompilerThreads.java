@@ -16,6 +16,12 @@ import java.util.stream.Stream;
  * on its CPU — the whole of the fault-latency tail the C floor does not have. At SCHED_IDLE a
  * compiler still gets every idle moment (a faulting thread waiting on its fault leaves plenty)
  * but yields at once to a thread that wakes.
+ *
+ * <p>For a measured run they can also be parked on the CPUs a spinning handler owns: there, at
+ * SCHED_IDLE beside a thread that never sleeps, they wait for the run to end. Yielding is not
+ * enough there: a CPU that is running anything, even a SCHED_IDLE thread, needs an inter-processor
+ * interrupt to wake a faulting thread, where an idle one is often still polling and needs none
+ * (bpftrace: the C floor's wake-ups went without one 87% of the time).
  */
 final class CompilerThreads {
     private CompilerThreads() {
@@ -59,22 +65,37 @@ final class CompilerThreads {
         return sum;
     }
 
-    /** Demotes every compiler thread of this JVM; returns the tids demoted (to {@link #restore}). */
-    static int[] demote() {
+    /**
+     * Demotes every compiler thread of this JVM to SCHED_IDLE and, if {@code parkOn} is not 0,
+     * confines them to those CPUs (a mask of CPUs 0-63); {@link Demoted#restore} undoes both.
+     */
+    static Demoted demote(long parkOn) {
         int[] tids = compilerTids();
+        long[] affinity = new long[tids.length];
         int n = 0;
         for (int tid : tids) {
             if (Libc.setScheduler(tid, MmanAbi.SCHED_IDLE) == 0) {
+                long own = parkOn != 0 ? Libc.getAffinity(tid) : 0;
+                affinity[n] = own > 0 && Libc.setAffinity(tid, parkOn) == 0 ? own : 0;
                 tids[n++] = tid;
             }
         }
-        return Arrays.copyOf(tids, n);
+        return new Demoted(Arrays.copyOf(tids, n), Arrays.copyOf(affinity, n));
     }
 
-    /** Puts demoted threads back to SCHED_OTHER (a thread that has exited since is skipped). */
-    static void restore(int[] tids) {
-        for (int tid : tids) {
-            Libc.setScheduler(tid, MmanAbi.SCHED_OTHER);
+    /**
+     * Compiler threads {@link #demote}d: their tids, and per tid the CPU mask to give back (0: its
+     * CPUs were not changed).
+     */
+    record Demoted(int[] tids, long[] affinity) {
+        /** Puts them back to SCHED_OTHER on their own CPUs (a thread that has exited since is skipped). */
+        void restore() {
+            for (int i = 0; i < tids.length; i++) {
+                Libc.setScheduler(tids[i], MmanAbi.SCHED_OTHER);
+                if (affinity[i] != 0) {
+                    Libc.setAffinity(tids[i], affinity[i]);
+                }
+            }
         }
     }
 

@@ -13,7 +13,12 @@ import java.util.function.LongConsumer;
  * <p>While they run, the touchers keep off the CPUs a spinning handler owns ({@link SpinCpus})
  * and the JIT compiler threads run SCHED_IDLE ({@link CompilerThreads}): both kept a woken
  * faulting thread waiting milliseconds for its CPU. Before they start, the JIT is given up to a
- * second to finish what it has queued ({@link CompilerThreads#awaitQuiet}).
+ * second to finish what it has queued ({@link CompilerThreads#awaitQuiet}). A measured run also
+ * parks the compiler threads on the spinning handler's CPUs, so that what the JIT compiles late
+ * waits for the run's end instead of running on the faulting threads' CPUs: in 2000-fault replays
+ * of hugetlb2m CONTINUE, 60% of the wake-ups found a compiler thread on the faulting thread's CPU,
+ * and replay's p50 went from 1.17x the C floor's to 0.93x once they were parked. A warm-up run
+ * leaves them free: compiling is what it is for.
  */
 public final class TouchRun {
     /** How long the JIT must have been idle before touches start… */
@@ -24,8 +29,14 @@ public final class TouchRun {
     private TouchRun() {
     }
 
-    /** Starts every toucher, waits for all; returns the nanoseconds from the first start to the last end. */
-    public static long runAll(Toucher[] touchers, SpinCpus cpus, Runnable onInterrupt, LongConsumer everySecond) {
+    /**
+     * Starts every toucher, waits for all; returns the nanoseconds from the first start to the last end.
+     *
+     * @param measured whether the run is measured (the JIT waits on the handler's spinning CPUs, if
+     *                 it has any) or a warm-up (the JIT runs wherever a CPU is idle)
+     */
+    public static long runAll(Toucher[] touchers, SpinCpus cpus, boolean measured, Runnable onInterrupt,
+                              LongConsumer everySecond) {
         Thread[] threads = new Thread[touchers.length];
         for (int t = 0; t < touchers.length; t++) {
             Toucher toucher = touchers[t];
@@ -35,11 +46,11 @@ public final class TouchRun {
             });
         }
         CompilerThreads.awaitQuiet(QUIET_WINDOW_NANOS, QUIET_MAX_NANOS);
-        int[] demoted = CompilerThreads.demote();
+        CompilerThreads.Demoted demoted = CompilerThreads.demote(measured ? cpus.ownedMask() : 0);
         try {
             return join(threads, onInterrupt, everySecond);
         } finally {
-            CompilerThreads.restore(demoted);
+            demoted.restore();
         }
     }
 

@@ -47,6 +47,7 @@ public final class WorkloadRunner {
     private volatile boolean stop;
     private volatile WorkloadRunner warming;
     private int warmedPages;
+    private boolean warmingUp; // this runner is another's warm-up: its run is not measured
     private boolean checked;
 
     public WorkloadRunner(WorkloadSpec spec) {
@@ -101,6 +102,7 @@ public final class WorkloadRunner {
         try {
             WorkloadRunner warm = new WorkloadRunner(spec.withPages(n).withRate(0)); // unpaced: it only has to run the code
             warm.checked = checked;
+            warm.warmingUp = true;
             warming = warm;
             if (!stop) { // a stop() that came before warming was set
                 warm.run(scratch, "warm-up", p -> { });
@@ -189,7 +191,7 @@ public final class WorkloadRunner {
     /** Runs the touchers to the end, reporting progress once a second; returns the nanoseconds they took. */
     private long touch(Toucher[] touchers, long touches, UffdHandler handler, TraceRecorder recorder,
                        Consumer<Progress> progress) {
-        return TouchRun.runAll(touchers, handler.cpus(), () -> stop = true, nanos -> progress.accept(new Progress(
+        return TouchRun.runAll(touchers, handler.cpus(), !warmingUp, () -> stop = true, nanos -> progress.accept(new Progress(
                 TouchRun.done(touchers), touches, handler.faults(), recorder == null ? 0 : recorder.flushed(),
                 recorder == null ? 0 : recorder.lost(), nanos)));
     }

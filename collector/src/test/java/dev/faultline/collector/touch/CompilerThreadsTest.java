@@ -1,5 +1,6 @@
 package dev.faultline.collector.touch;
 
+import dev.faultline.core.abi.Libc;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -8,8 +9,12 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The JIT's threads go SCHED_IDLE for a run and come back, as the kernel reports their policy; the wait for them to go quiet ends. */
+/**
+ * The JIT's threads go SCHED_IDLE for a run, and onto the CPUs they are parked on, and come back,
+ * as the kernel reports their policy and CPUs; the wait for them to go quiet ends.
+ */
 class CompilerThreadsTest {
 
     static int policyOf(int tid) throws IOException {
@@ -23,16 +28,39 @@ class CompilerThreadsTest {
 
     @Test
     void demotedThenRestored() throws IOException {
-        int[] tids = CompilerThreads.demote();
+        CompilerThreads.Demoted demoted = CompilerThreads.demote(0);
+        int[] tids = demoted.tids();
+        long all = Libc.getAffinity(0);
         try {
             assertTrue(tids.length >= 1, "a JVM with a JIT has at least one compiler thread");
             for (int tid : tids) {
                 assertEquals(5, policyOf(tid), "SCHED_IDLE");
+                assertEquals(all, Libc.getAffinity(tid), "not moved when there is nowhere to park");
             }
         } finally {
-            CompilerThreads.restore(tids);
+            demoted.restore();
         }
         for (int tid : tids) {
+            assertEquals(0, policyOf(tid), "SCHED_OTHER again");
+        }
+    }
+
+    @Test
+    void parkedOnTheGivenCpusThenGivenTheirOwnBack() throws IOException {
+        long all = Libc.getAffinity(0);
+        assumeTrue(all > 0 && Long.bitCount(all) >= 2, "parking needs two CPUs to choose from; this process may use " + Long.bitCount(all));
+        long highest = Long.highestOneBit(all); // where SpinCpus puts a spinning handler
+        CompilerThreads.Demoted demoted = CompilerThreads.demote(highest);
+        try {
+            for (int tid : demoted.tids()) {
+                assertEquals(highest, Libc.getAffinity(tid), "compiler thread " + tid + " parked on the one CPU");
+                assertEquals(5, policyOf(tid), "SCHED_IDLE");
+            }
+        } finally {
+            demoted.restore();
+        }
+        for (int tid : demoted.tids()) {
+            assertEquals(all, Libc.getAffinity(tid), "compiler thread " + tid + " back on every CPU");
             assertEquals(0, policyOf(tid), "SCHED_OTHER again");
         }
     }
