@@ -59,7 +59,7 @@ final class RecordCommand implements Callable<Integer> {
     @Option(names = "--pid", paramLabel = "PID", description = "Capture the uffd handler of this running process (passive, with bpftrace).")
     Integer pid;
 
-    @Option(names = "--duration", paramLabel = "DURATION", description = "Passive capture: stop after this long (e.g. 30s, 500ms; default: until the process exits or Ctrl-C).")
+    @Option(names = "--duration", paramLabel = "DURATION", description = "Passive capture: stop this long after bpftrace has attached (e.g. 30s, 500ms; default: until the process exits or Ctrl-C).")
     String duration;
 
     @CommandLine.Parameters(paramLabel = "COMMAND", arity = "0..*",

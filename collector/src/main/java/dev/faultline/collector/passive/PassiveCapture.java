@@ -69,6 +69,7 @@ public final class PassiveCapture {
     private volatile String endedBy = "process exited";
     private volatile Process bpftrace;
     private boolean began;
+    private volatile long beganNanos; // when the probes were attached; 0 before
     private volatile long lastArrival = System.nanoTime();
     private final Map<Long, ProcessMaps.Area> seenAreas = new HashMap<>();
 
@@ -193,7 +194,7 @@ public final class PassiveCapture {
                 interrupt(); // a stop that came while bpftrace was starting
             }
             Thread err = Thread.ofPlatform().name("faultline-bpftrace-stderr").daemon().start(() -> readErrors(b, errors));
-            Thread watch = Thread.ofPlatform().name("faultline-capture-watch").daemon().start(() -> watch(b, t0));
+            Thread watch = Thread.ofPlatform().name("faultline-capture-watch").daemon().start(() -> watch(b));
             lost = readEvents(b.getInputStream(), order, sink, linker, progress, t0);
             if (!began) {
                 b.waitFor();
@@ -235,6 +236,7 @@ public final class PassiveCapture {
     /** The probes are attached: a launched command may start. */
     private void began() {
         began = true;
+        beganNanos = System.nanoTime();
         if (launched != null) {
             signal(pid, "CONT");
         }
@@ -325,8 +327,12 @@ public final class PassiveCapture {
         }
     }
 
-    /** Ends bpftrace when the process exits or the duration passes. */
-    private void watch(Process b, long t0) {
+    /**
+     * Ends bpftrace when the process exits or the duration passes. The duration counts from the
+     * probes' attaching, not from bpftrace's start: on a loaded machine bpftrace took over 1.5 s
+     * to attach, and a 1.5 s capture ended before it had seen anything.
+     */
+    private void watch(Process b) {
         ProcessHandle target = ProcessHandle.of(pid).orElse(null);
         while (b.isAlive()) {
             boolean gone = target == null || !target.isAlive() || (launched != null && !launched.isAlive());
@@ -338,7 +344,8 @@ public final class PassiveCapture {
                 interrupt();
                 return;
             }
-            if (durationNanos > 0 && System.nanoTime() - t0 >= durationNanos) {
+            long since = beganNanos;
+            if (durationNanos > 0 && since != 0 && System.nanoTime() - since >= durationNanos) {
                 endedBy = "duration";
                 interrupt();
                 return;
