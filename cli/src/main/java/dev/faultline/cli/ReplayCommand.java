@@ -92,7 +92,7 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--runs", paramLabel = "K", description = "Measured runs (default: ${DEFAULT-VALUE}).")
     int runs = 1;
 
-    @Option(names = "--warmup", paramLabel = "W", description = "Runs before those, not measured: the first pass also compiles the fault path (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", paramLabel = "W", description = "Runs before those, not measured, so that the JIT has compiled the fault path: at least W, and more (up to 10) while it was still compiling in the last one; 0 for none (default: ${DEFAULT-VALUE}).")
     int warmup = 1;
 
     @Option(names = "--verify", description = "After each run, check that every resolved page holds what was served.")

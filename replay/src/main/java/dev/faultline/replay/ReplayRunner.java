@@ -53,8 +53,18 @@ import java.util.function.Consumer;
  * memory or too few huge pages, or a backend × mode × ioctl the kernel answers with an error (one
  * probe cell per combination, a real fault). Results are written to {@code FILE.partial} and
  * renamed to {@code FILE} only when every run finished; a failure or {@link #stop} removes it.
+ *
+ * <p>Warm-up runs: the options' count, then more while the JIT was still busy in the last one
+ * ({@link TouchRun.Timing#jitBusy}), up to {@link #MAX_WARM_UPS} runs and, for the extra ones,
+ * {@link #EXTRA_WARM_UP_NANOS} of warming. Measured runs park the JIT where it cannot
+ * disturb the faulting threads ({@link TouchRun}), so what it has not compiled by then stays
+ * interpreted for the run: 2000-fault hugetlb2m replays were still compiling in their fifth run.
  */
 public final class ReplayRunner {
+    /** Warm-up runs in all at most, unless more were asked for. */
+    static final int MAX_WARM_UPS = 10;
+    /** No extra warm-up run starts once warming has taken this long. */
+    static final long EXTRA_WARM_UP_NANOS = 5_000_000_000L;
     /** One progress report: which run (negative: warm-up), touches done of how many, faults so far, nanoseconds. */
     public record Progress(int run, int runs, long touched, long touches, long faults, long nanos) {
     }
@@ -89,6 +99,7 @@ public final class ReplayRunner {
     private volatile boolean stop;
     private boolean checked;
     private TraceWriter writer;
+    private int warmUpRuns;
 
     public ReplayRunner(ReplayPlan plan, ReplayOptions options) {
         this.plan = plan;
@@ -167,16 +178,25 @@ public final class ReplayRunner {
         RunResult onDemand = null;
         boolean done = false;
         try {
-            int total = options.warmup() + options.runs();
-            for (int i = 0; i < total; i++) {
-                int run = i - options.warmup();
+            long warmStart = System.nanoTime();
+            boolean jitBusy = true;
+            while (warmUpRuns < options.warmup() || warmUpRuns > 0 && jitBusy && warmUpRuns < MAX_WARM_UPS
+                    && System.nanoTime() - warmStart < EXTRA_WARM_UP_NANOS) {
+                RunResult w = runOnce(-1 - warmUpRuns, options.prefetch(), partial, command, progress);
+                results.add(w);
+                warmUpRuns++;
+                jitBusy = new TouchRun.Timing(w.nanos(), w.jitNanos()).jitBusy();
+                if (stop) {
+                    throw new ReplayException("stopped during warm-up run " + warmUpRuns + "; no results were written");
+                }
+            }
+            for (int run = 0; run < options.runs(); run++) {
                 if (run == 0 && options.prefetch()) {
                     onDemand = runOnce(-1, false, partial, command, progress);
                 }
                 results.add(runOnce(run, options.prefetch(), partial, command, progress));
                 if (stop) {
-                    throw new ReplayException("stopped during " + (run < 0 ? "warm-up run " + (i + 1) : "run " + run)
-                            + "; no results were written");
+                    throw new ReplayException("stopped during run " + run + "; no results were written");
                 }
             }
             long lost = 0;
@@ -243,7 +263,7 @@ public final class ReplayRunner {
             TraceRecorder recorder = null;
             long prefetched = 0;
             long prefetchNanos = 0;
-            long nanos = 0;
+            TouchRun.Timing timing = new TouchRun.Timing(0, 0);
             Pusher pusher = null;
             Toucher[] touchers = touchers(handled, handler);
             try {
@@ -267,7 +287,7 @@ public final class ReplayRunner {
                     pusher.thread.start();
                 }
                 long touches = plan.touches();
-                nanos = TouchRun.runAll(touchers, handler.cpus(), timed, this::stop, ns -> progress.accept(new Progress(run, options.runs(),
+                timing = TouchRun.runAll(touchers, handler.cpus(), timed, this::stop, ns -> progress.accept(new Progress(run, options.runs(),
                         TouchRun.done(touchers), touches, handler.faults(), ns)));
             } finally {
                 if (pusher != null) {
@@ -288,7 +308,7 @@ public final class ReplayRunner {
                         + "; no results were written", failure);
             }
             String verified = options.verify() ? verify(handled, policies) : null;
-            return new RunResult(run, handler.faults(), TouchRun.done(touchers), nanos, prefetched, prefetchNanos,
+            return new RunResult(run, handler.faults(), TouchRun.done(touchers), timing.nanos(), timing.jitNanos(), prefetched, prefetchNanos,
                     pusher == null ? 0 : pusher.issued, recorder == null ? 0 : recorder.lost(), verified);
         } finally {
             for (int i = closers.size() - 1; i >= 0; i--) {
@@ -364,7 +384,8 @@ public final class ReplayRunner {
                 .with("delay_ns", Long.toString(options.delayNanos()))
                 .with("prefetch", options.prefetch() ? "working-set" : "none")
                 .with("runs", Integer.toString(options.runs()))
-                .with("warmup", Integer.toString(options.warmup()));
+                .with("warmup", Integer.toString(options.warmup()))
+                .with("warmup_runs", Integer.toString(warmUpRuns));
     }
 
     /** Re-issues the plan's pushes in recorded order (paced like the touches), recording each as a RESOLVE row. */

@@ -155,7 +155,9 @@ class ReplayTest {
         Path trace = record(dir, WorkloadKind.RANDOM, Backend.SHMEM, ResolveIoctl.COPY, 1000, 1);
         Path out = dir.resolve("r.arrow");
         ReplayRunner.Result r = replay(trace, out, ReplayOptions.builder().runs(3, 1).build());
-        assertEquals(4, r.runs().size());
+        long warmUps = r.runs().stream().filter(RunResult::warmup).count();
+        assertTrue(warmUps >= 1 && warmUps <= ReplayRunner.MAX_WARM_UPS, "the one asked for, and more while the JIT compiled: " + warmUps);
+        assertEquals(3, r.runs().size() - warmUps);
         assertTrue(r.runs().getFirst().warmup());
         for (int run = 0; run < 3; run++) {
             assertEquals(1000, Counts.of(out, run).faults(), "run " + run);

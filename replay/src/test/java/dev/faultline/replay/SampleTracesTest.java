@@ -54,6 +54,7 @@ class SampleTracesTest {
             }
         }
         ReplayRunner.Result result = new ReplayRunner(plan, o).run(null, "test", p -> { });
+        assertEquals(1, result.runs().size(), "--warmup 0 means no warm-up, however cold the JIT");
         RunResult run = result.runs().getLast();
         assertEquals(plan.recordedFaults(), run.faults(), "as many faults as recorded");
         assertEquals("ok", run.verified());

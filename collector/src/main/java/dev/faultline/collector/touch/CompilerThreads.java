@@ -50,7 +50,7 @@ final class CompilerThreads {
     }
 
     /** The compiler threads' run time so far, in nanoseconds; -1 if /proc cannot say. */
-    private static long runNanos() {
+    static long runNanos() {
         long sum = 0;
         for (int tid : compilerTids()) {
             try {

@@ -30,13 +30,30 @@ public final class TouchRun {
     }
 
     /**
-     * Starts every toucher, waits for all; returns the nanoseconds from the first start to the last end.
+     * What a run of touches took: its wall time, and the CPU time the JIT compiler threads used
+     * meanwhile (0 where /proc cannot say). A warm JIT's is near 0.
+     */
+    public record Timing(long nanos, long jitNanos) {
+        /** The JIT is quiet during a run when it used at most this share of the run's time… */
+        public static final double JIT_QUIET_SHARE = 0.02;
+        /** …or at most this long: a compile or two of this or that after a short run is no sign of cold code. */
+        public static final long JIT_QUIET_NANOS = 5_000_000;
+
+        /** Whether the JIT compiled for more than that during the run: some of the code it ran was not compiled yet. */
+        public boolean jitBusy() {
+            return jitNanos > Math.max(nanos * JIT_QUIET_SHARE, JIT_QUIET_NANOS);
+        }
+    }
+
+    /**
+     * Starts every toucher, waits for all; returns the time from the first start to the last end,
+     * and the JIT's CPU time within it.
      *
      * @param measured whether the run is measured (the JIT waits on the handler's spinning CPUs, if
      *                 it has any) or a warm-up (the JIT runs wherever a CPU is idle)
      */
-    public static long runAll(Toucher[] touchers, SpinCpus cpus, boolean measured, Runnable onInterrupt,
-                              LongConsumer everySecond) {
+    public static Timing runAll(Toucher[] touchers, SpinCpus cpus, boolean measured, Runnable onInterrupt,
+                                LongConsumer everySecond) {
         Thread[] threads = new Thread[touchers.length];
         for (int t = 0; t < touchers.length; t++) {
             Toucher toucher = touchers[t];
@@ -47,8 +64,11 @@ public final class TouchRun {
         }
         CompilerThreads.awaitQuiet(QUIET_WINDOW_NANOS, QUIET_MAX_NANOS);
         CompilerThreads.Demoted demoted = CompilerThreads.demote(measured ? cpus.ownedMask() : 0);
+        long jit = CompilerThreads.runNanos();
         try {
-            return join(threads, onInterrupt, everySecond);
+            long nanos = join(threads, onInterrupt, everySecond);
+            long jitAfter = CompilerThreads.runNanos();
+            return new Timing(nanos, jit >= 0 && jitAfter >= jit ? jitAfter - jit : 0);
         } finally {
             demoted.restore();
         }

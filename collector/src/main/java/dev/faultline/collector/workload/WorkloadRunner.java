@@ -11,6 +11,7 @@ import dev.faultline.collector.touch.TouchRun;
 import dev.faultline.collector.touch.Toucher;
 import dev.faultline.core.probe.CapabilityProbe;
 import dev.faultline.core.probe.ProbeCell;
+import dev.faultline.core.region.Backend;
 import dev.faultline.core.region.HugePages;
 import dev.faultline.core.region.Region;
 import dev.faultline.core.region.SystemMemory;
@@ -40,13 +41,16 @@ public final class WorkloadRunner {
     public record Progress(long touched, long touches, long faults, long flushed, long lost, long nanos) {
     }
 
-    /** The most memory {@link #warmUp} faults in: 20,000 4K pages fit, a 1G page does not. */
+    /** The most memory {@link #warmUp} faults in per run: 20,000 4K pages fit. */
     public static final long WARM_UP_BYTES = 256L << 20;
+    /** {@link #warmUp} runs at most this many times. */
+    static final int MAX_WARM_UPS = 5;
 
     private final WorkloadSpec spec;
     private volatile boolean stop;
     private volatile WorkloadRunner warming;
     private int warmedPages;
+    private int warmUpRuns;
     private boolean warmingUp; // this runner is another's warm-up: its run is not measured
     private boolean checked;
 
@@ -83,36 +87,68 @@ public final class WorkloadRunner {
     }
 
     /**
-     * Runs this workload over its first {@code pages} pages (at most {@link #WARM_UP_BYTES}), recording
-     * into a temporary file that is then deleted, so that the JIT has compiled the handler, the
-     * faulting threads and the writer before {@link #run} measures them. Without it the first
-     * run's faulting threads shared their CPU with the compiler for all of a 50k-fault run
-     * (bpftrace: half their wake-ups preempted a compiler thread) and its p50 was 1.2-1.4x the C
-     * floor's. It runs as fast as it can whatever the workload's rate. A no-op for 0 pages or a
-     * page size over the budget (hugetlb1g).
+     * Warms the JIT up for {@link #run}: runs this workload's code over {@code pages} pages (at most
+     * {@link #WARM_UP_BYTES}) of 4K memory of the same kind, recording into a temporary file that
+     * is then deleted, and runs it again while the JIT was still busy during a run
+     * ({@link TouchRun.Timing#jitBusy}; at most {@link #MAX_WARM_UPS} runs). It runs as fast as it
+     * can whatever the workload's rate. A no-op for 0 pages.
      *
-     * @return the pages warmed
+     * <p>Why: the measured run parks the JIT where it cannot disturb the faulting threads
+     * ({@link TouchRun}), so code it has not compiled by then stays interpreted for the whole run;
+     * and before the parking, the first run's faulting threads shared their CPU with the compiler
+     * for all of a 50k-fault run (bpftrace: half their wake-ups preempted a compiler thread). 4K
+     * pages because what is warmed is the Java code, which is the same for every page size: 128 2M
+     * pages, all the budget allowed, left hugetlb2m COPY's hot path interpreted (p50 1.4x the
+     * floor's); hugetlb memory warms on shmem, its 4K twin. If the twin cannot run the workload
+     * here (the probe says no), the workload's own memory is used, within the budget.
+     *
+     * @return the pages warmed per run
      */
     public int warmUp(int pages) throws IOException {
-        int n = (int) Math.min(Math.min(pages, spec.pages()), WARM_UP_BYTES / spec.backend().pageSize());
-        if (n <= 0 || stop) {
+        if (pages <= 0 || stop) {
             return 0;
         }
+        WorkloadSpec warm = spec.withRate(0); // unpaced: it only has to run the code
+        WorkloadRunner runner = null;
+        if (spec.backend().isHugetlb()) {
+            WorkloadSpec twin = warm.withBackend(Backend.SHMEM);
+            WorkloadRunner r = new WorkloadRunner(twin.withPages((int) Math.min(pages, WARM_UP_BYTES / Backend.SHMEM.pageSize())));
+            try {
+                r.check();
+                runner = r;
+            } catch (WorkloadException e) {
+                runner = null; // the twin cannot do it here: warm on the workload's own memory
+            }
+        }
+        if (runner == null) {
+            int n = warmPages(warm, pages);
+            if (n <= 0) {
+                return 0;
+            }
+            runner = new WorkloadRunner(warm.withPages(n));
+            runner.checked = checked;
+        }
+        runner.warmingUp = true;
         Path scratch = Files.createTempFile("faultline-warmup-", ".arrow");
         try {
-            WorkloadRunner warm = new WorkloadRunner(spec.withPages(n).withRate(0)); // unpaced: it only has to run the code
-            warm.checked = checked;
-            warm.warmingUp = true;
-            warming = warm;
-            if (!stop) { // a stop() that came before warming was set
-                warm.run(scratch, "warm-up", p -> { });
+            warming = runner;
+            for (int i = 0; i < MAX_WARM_UPS && !stop; i++) { // !stop: a stop() that came before warming was set
+                warmUpRuns = i + 1;
+                RecordingSummary s = runner.run(scratch, "warm-up", p -> { });
+                if (!new TouchRun.Timing(s.touchNanos(), s.jitNanos()).jitBusy()) {
+                    break;
+                }
             }
         } finally {
             warming = null;
             Files.deleteIfExists(scratch);
         }
-        warmedPages = n;
-        return n;
+        warmedPages = runner.spec.pages();
+        return warmedPages;
+    }
+
+    private static int warmPages(WorkloadSpec spec, int pages) {
+        return (int) Math.min(Math.min(pages, spec.pages()), WARM_UP_BYTES / spec.backend().pageSize());
     }
 
     /**
@@ -146,13 +182,13 @@ public final class WorkloadRunner {
             }
             TraceRecorder recorder = null;
             Toucher[] touchers = touchers(plan, region, clock, handler);
-            long nanos = 0;
+            TouchRun.Timing timing = new TouchRun.Timing(0, 0);
             try {
                 if (out != null) {
                     recorder = new TraceRecorder(out, header(command, uffd.features(), handled, policy),
                             spec.compression(), handler.rings(), handler.clocks());
                 }
-                nanos = touch(touchers, plan.touches(), handler, recorder, progress);
+                timing = touch(touchers, plan.touches(), handler, recorder, progress);
             } finally {
                 handler.close(); // stops the handler threads and releases any toucher still on a fault
                 if (recorder != null) {
@@ -173,7 +209,7 @@ public final class WorkloadRunner {
                 }
             }
             return new RecordingSummary(out, handler.faults(), TouchRun.done(touchers), recorder == null ? 0 : recorder.written(),
-                    recorder == null ? 0 : recorder.lost(), out == null ? 0 : Files.size(out), nanos, latency, stop);
+                    recorder == null ? 0 : recorder.lost(), out == null ? 0 : Files.size(out), timing.nanos(), timing.jitNanos(), latency, stop);
         }
     }
 
@@ -188,8 +224,8 @@ public final class WorkloadRunner {
         return touchers;
     }
 
-    /** Runs the touchers to the end, reporting progress once a second; returns the nanoseconds they took. */
-    private long touch(Toucher[] touchers, long touches, UffdHandler handler, TraceRecorder recorder,
+    /** Runs the touchers to the end, reporting progress once a second; returns how long they took. */
+    private TouchRun.Timing touch(Toucher[] touchers, long touches, UffdHandler handler, TraceRecorder recorder,
                        Consumer<Progress> progress) {
         return TouchRun.runAll(touchers, handler.cpus(), !warmingUp, () -> stop = true, nanos -> progress.accept(new Progress(
                 TouchRun.done(touchers), touches, handler.faults(), recorder == null ? 0 : recorder.flushed(),
@@ -207,7 +243,8 @@ public final class WorkloadRunner {
                 .with("pages", Integer.toString(spec.pages()))
                 .with("seed", Long.toString(spec.seed()))
                 .with("rate", spec.rate() == 0 ? "full" : Long.toString(spec.rate()))
-                .with("warmup_pages", Integer.toString(warmedPages));
+                .with("warmup_pages", Integer.toString(warmedPages))
+                .with("warmup_runs", Integer.toString(warmUpRuns));
     }
 
     private void checkMemory() {

@@ -35,6 +35,12 @@ public record WorkloadSpec(WorkloadKind kind, Backend backend, ResolveIoctl reso
                 stride, image, ringCapacity);
     }
 
+    /** This spec on {@code b} memory. */
+    public WorkloadSpec withBackend(Backend b) {
+        return new WorkloadSpec(kind, b, resolve, pages, threads, touch, waitStrategy, handlerThreads, compression, seed, rate,
+                stride, image, ringCapacity);
+    }
+
     /** This spec with {@code n} faulting threads. */
     public WorkloadSpec withThreads(int n) {
         return new WorkloadSpec(kind, backend, resolve, pages, n, touch, waitStrategy, handlerThreads, compression, seed, rate,
