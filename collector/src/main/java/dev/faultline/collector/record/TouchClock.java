@@ -1,8 +1,9 @@
 package dev.faultline.collector.record;
 
+import dev.faultline.core.region.PageIndex;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.Arrays;
 
 /**
  * The faulting side's timings of one region, per page: when a thread of ours began its first
@@ -14,15 +15,15 @@ import java.util.Arrays;
  * acquire, so a non-zero t_wake means t_fault is valid too. 0 means "not yet".
  *
  * <p>A dense clock has a slot per page of the region; a {@link #sparse} one has slots only for
- * the pages a replay will touch (a sorted list, found by binary search), so a huge region with a
- * small working set costs memory in proportion to the working set. Pages without a slot are never
+ * the pages a replay will touch (found through a {@link PageIndex}), so a huge region with a small
+ * working set costs memory in proportion to the working set. Pages without a slot are never
  * timed. No method allocates.
  */
 public final class TouchClock {
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(long[].class);
 
     private final long pageSize;
-    private final long[] pages; // sorted page indices of a sparse clock, null for a dense one
+    private final PageIndex pages; // the slots of a sparse clock's pages, null for a dense one
     private final long[] fault;
     private final long[] wake;
 
@@ -36,7 +37,7 @@ public final class TouchClock {
 
     private TouchClock(long[] sortedPages, long pageSize) {
         this.pageSize = pageSize;
-        this.pages = sortedPages.clone();
+        this.pages = new PageIndex(sortedPages.clone());
         this.fault = new long[sortedPages.length];
         this.wake = new long[sortedPages.length];
     }
@@ -50,8 +51,7 @@ public final class TouchClock {
         if (pages == null) {
             return page >= 0 && page < fault.length ? (int) page : -1;
         }
-        int i = Arrays.binarySearch(pages, page);
-        return i >= 0 ? i : -1;
+        return pages.find(page);
     }
 
     /** Whether page {@code page} has been timed already (true for a page without a slot: it is never timed). */

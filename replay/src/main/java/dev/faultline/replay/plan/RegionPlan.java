@@ -1,6 +1,7 @@
 package dev.faultline.replay.plan;
 
 import dev.faultline.core.region.Backend;
+import dev.faultline.core.region.PageIndex;
 import dev.faultline.core.trace.RegionInfo;
 import dev.faultline.core.uffd.RegisterMode;
 import dev.faultline.core.uffd.ResolveIoctl;
@@ -16,7 +17,7 @@ import java.util.Set;
  *
  * <p>Invariants: {@link #length()} is a whole number of target pages and at least the recorded
  * length; planned pages are unique and ascending, each inside its own resolve range, every range
- * inside the region. {@link #find} is a binary search: the handler's lookup allocates nothing.
+ * inside the region. {@link #find} goes through a {@link PageIndex}: the handler's lookup allocates nothing.
  */
 public final class RegionPlan {
     private static final ResolveIoctl[] IOCTLS = ResolveIoctl.values();
@@ -26,6 +27,7 @@ public final class RegionPlan {
     private final long length;
     private final RegisterMode mode;
     private final long[] pages;
+    private final PageIndex index;
     private final byte[] ops;
     private final long[] rangeOffsets;
     private final long[] rangeLengths;
@@ -60,6 +62,7 @@ public final class RegionPlan {
             used.add(IOCTLS[ops[i]]);
             max = Math.max(max, rangeLengths[i]);
         }
+        this.index = new PageIndex(this.pages);
         this.opsUsed = used;
         this.maxRangeLength = max;
     }
@@ -108,8 +111,7 @@ public final class RegionPlan {
 
     /** The index of {@code page} among the planned faults, or -1. */
     public int find(long page) {
-        int i = Arrays.binarySearch(pages, page);
-        return i >= 0 ? i : -1;
+        return index.find(page);
     }
 
     /** The target page index of planned fault {@code i}. */
