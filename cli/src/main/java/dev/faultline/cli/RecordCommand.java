@@ -114,8 +114,9 @@ final class RecordCommand implements Callable<Integer> {
     Path output;
 
     @Option(names = "--warmup", paramLabel = "PAGES",
-            description = "Fault this many pages first, untraced, so the JIT has compiled the handler before the recording "
-                    + "(default: ${DEFAULT-VALUE}; at most --pages and 256 MiB, so none on hugetlb1g; 0: none).")
+            description = "Fault this many pages first, untraced, so the JIT has compiled the handler before the recording, "
+                    + "and again while it was still compiling (up to 5 runs; default: ${DEFAULT-VALUE}; at most --pages and "
+                    + "256 MiB; hugetlb warms on 4K shmem pages; 0: none).")
     int warmup = 20_000;
 
     @Option(names = "--no-trace", description = "Run the handler with recording off (to measure what recording costs).")
