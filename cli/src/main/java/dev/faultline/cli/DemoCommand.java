@@ -21,6 +21,7 @@ import dev.faultline.core.uffd.ResolveIoctl;
 import dev.faultline.replay.ReplayException;
 import dev.faultline.replay.ReplayOptions;
 import dev.faultline.replay.ReplayRunner;
+import dev.faultline.replay.RunResult;
 import dev.faultline.replay.plan.ReplayPlanner;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -200,12 +201,13 @@ final class DemoCommand implements Callable<Integer> {
             return null;
         }
         step("replaying " + trace.getFileName() + " on " + backend.label() + (delayNanos > 0 ? " with " + Format.nanos(delayNanos)
-                + " more per fault" : "") + " (1 warm-up and 3 measured runs)");
+                + " more per fault" : "") + " (warm-ups until the JIT is quiet, then 3 measured runs)");
         Path out = dir.resolve("replay-" + backend.label() + (delayNanos > 0 ? "-slower" : "") + ".arrow");
         ReplayRunner.Result r = runner.run(out, "faultline demo", p -> { });
         var last = r.runs().getLast();
-        say(String.format(Locale.ROOT, "%,d fault%s a run, %,.0f faults/s", last.faults(), last.faults() == 1 ? "" : "s",
-                last.faultsPerSecond()));
+        long warmUps = r.runs().stream().filter(RunResult::warmup).count();
+        say(String.format(Locale.ROOT, "%,d fault%s a run, %,.0f faults/s (after %d warm-up%s)", last.faults(),
+                last.faults() == 1 ? "" : "s", last.faultsPerSecond(), warmUps, warmUps == 1 ? "" : "s"));
         return out;
     }
 
