@@ -143,7 +143,7 @@ public final class WorkloadRunner {
             warming = null;
             Files.deleteIfExists(scratch);
         }
-        warmedPages = runner.spec.pages();
+        warmedPages = warmUpRuns > 0 ? runner.spec.pages() : 0; // 0: stopped before it began
         return warmedPages;
     }
 
