@@ -32,3 +32,9 @@ floor_median() {
 floor_ratio() {
     python3 "$root/bench/scripts/floor-stats.py" ratio "$@"
 }
+
+# floor_merge FILE: one JSON line holding the median of every numeric key over FILE's lines (a
+# round of several floor runs, as one).
+floor_merge() {
+    python3 "$root/bench/scripts/floor-stats.py" merge "$@"
+}
