@@ -50,9 +50,14 @@ final class CompilerThreads {
     }
 
     /** The compiler threads' run time so far, in nanoseconds; -1 if /proc cannot say. */
-    static long runNanos() {
+    private static long runNanos() {
+        return runNanos(compilerTids());
+    }
+
+    /** The run time so far of threads {@code tids}, in nanoseconds; -1 if /proc cannot say. */
+    private static long runNanos(int[] tids) {
         long sum = 0;
-        for (int tid : compilerTids()) {
+        for (int tid : tids) {
             try {
                 String stat = Files.readString(Path.of("/proc/self/task/" + tid + "/schedstat"));
                 sum += Long.parseLong(stat.substring(0, stat.indexOf(' ')));
@@ -88,6 +93,11 @@ final class CompilerThreads {
      * CPUs were not changed).
      */
     record Demoted(int[] tids, long[] affinity) {
+        /** Their run time so far, in nanoseconds; -1 if /proc cannot say. */
+        long runNanos() {
+            return CompilerThreads.runNanos(tids);
+        }
+
         /** Puts them back to SCHED_OTHER on their own CPUs (a thread that has exited since is skipped). */
         void restore() {
             for (int i = 0; i < tids.length; i++) {

@@ -64,10 +64,10 @@ public final class TouchRun {
         }
         CompilerThreads.awaitQuiet(QUIET_WINDOW_NANOS, QUIET_MAX_NANOS);
         CompilerThreads.Demoted demoted = CompilerThreads.demote(measured ? cpus.ownedMask() : 0);
-        long jit = CompilerThreads.runNanos();
+        long jit = demoted.runNanos();
         try {
             long nanos = join(threads, onInterrupt, everySecond);
-            long jitAfter = CompilerThreads.runNanos();
+            long jitAfter = demoted.runNanos();
             return new Timing(nanos, jit >= 0 && jitAfter >= jit ? jitAfter - jit : 0);
         } finally {
             demoted.restore();
