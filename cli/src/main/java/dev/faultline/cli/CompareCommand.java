@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
 @Command(name = "compare", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
         description = {
             "Compare two traces or replay results group by group (ioctl × page size × backend): the ratio "
-                + "candidate / base of p50, p90 and p99 with a 95% bootstrap interval, and a verdict — regression, "
+                + "candidate / base of p50, p90 and p99 with a 95%% bootstrap interval, and a verdict — regression, "
                 + "improvement or no change: the whole interval beyond --threshold — gated on --gate percentiles. Exits 3 "
                 + "when any group regressed, so it can gate a kernel or handler change in CI.",
             "",
@@ -59,7 +59,7 @@ final class CompareCommand implements Callable<Integer> {
     double threshold = 5;
 
     @Option(names = "--gate", paramLabel = "P,P", split = ",", description = "Percentiles that decide a group's verdict, "
-            + "from 50, 90, 99 (default: 50; on a busy machine back-to-back replays moved p90 by up to 13% and p99 by up to 25%).")
+            + "from 50, 90, 99 (default: 50; on a busy machine back-to-back replays moved p90 by up to 13%% and p99 by up to 25%%).")
     List<Double> gate = List.of(50.0);
 
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the bootstrap (default: ${DEFAULT-VALUE}).")

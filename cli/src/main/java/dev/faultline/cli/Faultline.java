@@ -25,11 +25,12 @@ import java.nio.file.NoSuchFileException;
         description = {
             "Capture, replay and chart Linux userfaultfd fault traces.",
             "",
-            "  probe     what this kernel's userfaultfd can do, per memory type (proven by real faults)",
-            "  record    run a workload under Faultline's recording handler and write its trace",
-            "  inspect   what a trace or results file holds",
+            "The data flows: record (a built-in workload, or another process's handler with --pid or -- COMMAND) "
+                + "writes a trace; replay re-drives it and writes results; analyze charts either, compare says "
+                + "whether one regressed against another. probe shows what this kernel can do.",
             "",
-            "Run 'faultline COMMAND --help' for a command's options."},
+            "New here? 'faultline demo' records, replays and charts on built-in defaults.",
+            "Run 'faultline COMMAND --help' for a command's options and examples."},
         subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, AnalyzeCommand.class, CompareCommand.class, BenchCommand.class, DemoCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Faultline implements Runnable {
     /** Exit status when the work failed. */
