@@ -164,6 +164,12 @@ class ReplayTest {
         }
         assertEquals(0, Counts.of(out, -1).faults(), "warm-up rows are not written");
         assertEquals(3, r.analysis().runs().values().iterator().next().size());
+        assertEquals(List.of(), faultlineMappings(), "every run's regions are unmapped once the replay returns");
+    }
+
+    /** The lines of /proc/self/maps that are regions Faultline mapped (memfd:faultline-…). */
+    static List<String> faultlineMappings() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> l.contains("memfd:faultline-")).toList();
     }
 
     @Test
@@ -355,6 +361,7 @@ class ReplayTest {
             }
         }
         assertEquals(Map.of(), left, "no faultline thread left running");
+        assertEquals(List.of(), faultlineMappings(), "no region left mapped");
     }
 
     @Test
