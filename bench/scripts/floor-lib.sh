@@ -39,14 +39,17 @@ floor_merge() {
     python3 "$root/bench/scripts/floor-stats.py" merge "$@"
 }
 
-# floor_warm_memory MIB: writes MIB MiB of anonymous memory once and frees it, so that the next
-# side of a round allocates pages this guest's host already backs. In a Firecracker guest (where
-# this was measured) a page never touched since boot, or handed back through page_reporting, costs
-# a host fault on its first write: UFFDIO_COPY took ~40 µs instead of ~6 on such pages. Without
-# this step, the side with the larger process (a JVM's ~250 MiB beside its regions) ran out of
-# recently freed pages near the end of each run and went that slow for its last 15-20% of faults,
-# while the floor, started right after a JVM freed its memory, did not: a cost of the host's memory,
-# not of either fault path. Both sides get the same warm-up, before each of their turns.
+# floor_warm_memory MIB: writes MIB MiB of anonymous memory once and frees it (at most half of
+# MemAvailable), so that the next side of a round allocates pages this guest's host already backs.
+# In a Firecracker guest (where this was measured) a page never touched since boot, or handed back
+# through page_reporting, costs a host fault on its first write: UFFDIO_COPY took ~40 µs instead of
+# ~6 on such pages. Without this step, the side with the larger process (a JVM's ~250 MiB beside its
+# regions) ran out of recently freed pages 80-85% of the way through its runs and went that slow
+# from there, while the floor, started right after a JVM freed its memory, rarely did: a cost of the
+# host's memory, not of either fault path. Both sides get the same warm-up, before each turn.
 floor_warm_memory() {
-    python3 -c 'import sys; n = int(sys.argv[1]) << 20; b = bytearray(n); b[::4096] = b"\1" * len(range(0, n, 4096))' "$1"
+    local avail
+    avail=$(awk '/^MemAvailable:/ { print int($2 / 2048) }' /proc/meminfo)
+    python3 -c 'import sys; n = int(sys.argv[1]) << 20; b = bytearray(n); b[::4096] = b"\1" * len(range(0, n, 4096))' \
+        "$(( $1 < avail ? $1 : avail ))"
 }
