@@ -41,12 +41,9 @@ floor_merge() {
 
 # floor_warm_memory MIB: writes MIB MiB of anonymous memory once and frees it (at most half of
 # MemAvailable), so that the next side of a round allocates pages this guest's host already backs.
-# In a Firecracker guest (where this was measured) a page never touched since boot, or handed back
-# through page_reporting, costs a host fault on its first write: UFFDIO_COPY took ~40 µs instead of
-# ~6 on such pages. Without this step, the side with the larger process (a JVM's ~250 MiB beside its
-# regions) ran out of recently freed pages 80-85% of the way through its runs and went that slow
-# from there, while the floor, started right after a JVM freed its memory, rarely did: a cost of the
-# host's memory, not of either fault path. Both sides get the same warm-up, before each turn.
+# In a lazily backed guest the side with the bigger process (the JVM) otherwise runs short of them
+# near the end of its runs and pays host faults the other side does not; README.md, "Benchmark:
+# replay against the C floor", has the measurements. Both sides get the same warm-up.
 floor_warm_memory() {
     local avail
     avail=$(awk '/^MemAvailable:/ { print int($2 / 2048) }' /proc/meminfo)
