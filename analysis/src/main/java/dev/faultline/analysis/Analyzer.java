@@ -59,8 +59,11 @@ public final class Analyzer {
             }
             List<GroupStats> list = new ArrayList<>(whole.groups.values());
             list.sort((a, b) -> a.key().compareTo(b.key()));
-            return new TraceAnalysis(file, r.header(), r.footer(), by, List.copyOf(list), whole.runs, whole.ws, whole.maps,
-                    whole.events, r.recovered());
+            Map<Integer, String> names = ThreadNames.of(r.footer());
+            Blocktime.Result blocked = whole.blocktime.isEmpty() ? null
+                    : whole.blocktime.result(ThreadNames.vcpus(r.header()), names);
+            return new TraceAnalysis(file, r.header(), r.footer(), by, List.copyOf(list), whole.runs(list), whole.ws, whole.maps,
+                    whole.events, r.recovered(), blocked, names);
         }
     }
 
@@ -114,7 +117,11 @@ public final class Analyzer {
         final double[] bandsPerByte;
         final String[] regionMode;
         final Map<GroupKey, GroupStats> groups = new HashMap<>();
-        final Map<GroupKey, Map<Integer, Histogram>> runs = new TreeMap<>();
+        // per group (without its part) and run, by latency definition: the group's own is picked at the end
+        final Map<GroupKey, Map<Integer, Histogram>> runsEndToEnd = new TreeMap<>();
+        final Map<GroupKey, Map<Integer, Histogram>> runsFaultToResolve = new TreeMap<>();
+        final Map<GroupKey, Map<Integer, Histogram>> runsService = new TreeMap<>();
+        final Blocktime blocktime;
         final WorkingSet ws = new WorkingSet();
         final Map<Integer, TimeGrid> maps = new TreeMap<>();
         final TimeGrid[] addressMaps;
@@ -131,7 +138,10 @@ public final class Analyzer {
         long lastPart = Long.MIN_VALUE;
         int lastRun = Integer.MIN_VALUE;
         GroupStats g;
-        Histogram h;
+        GroupKey runKey;
+        Histogram hEndToEnd;
+        Histogram hFaultToResolve;
+        Histogram hService;
 
         Share(TraceReader r, By by) {
             this.by = by;
@@ -145,6 +155,21 @@ public final class Analyzer {
                 regionMode[info.id()] = info.modes();
             }
             addressMaps = new TimeGrid[regions.size()];
+            blocktime = new Blocktime(overlaps(r.header()) ? Blocktime.MAX_INTERVALS / THREADS : 0);
+        }
+
+        /**
+         * Whether the blocked time's overlap is worth its memory: for a passive capture (a production
+         * handler such as QEMU, whose own blocktime it is checked against) or a replay of one.
+         */
+        private static boolean overlaps(dev.faultline.core.trace.TraceHeader h) {
+            String source = h.source();
+            String recorded = h.extra().getOrDefault("trace_source", "");
+            return isPassive(source) || isPassive(recorded);
+        }
+
+        private static boolean isPassive(String source) {
+            return "ebpf".equals(source) || "bpftrace".equals(source);
         }
 
         Share(TraceReader r, By by, long start, int firstRun) {
@@ -159,6 +184,9 @@ public final class Analyzer {
             for (int i = 0; i < n; i++) {
                 r.readForAnalysis(i, e);
                 if (e.kind != EventKind.PAGEFAULT) {
+                    if (e.kind.isSummary()) {
+                        summaryRow(r, i);
+                    }
                     continue;
                 }
                 long t = e.tFault != TraceEvent.UNKNOWN ? e.tFault : e.tRead;
@@ -185,12 +213,14 @@ public final class Analyzer {
             if (e.ioctl != lastIoctl || backend != lastBackend || pageSize != lastPage || part != lastPart) {
                 GroupKey k = new GroupKey(e.ioctl.name(), pageSize, backend, partLabel(by, e, regionMode));
                 g = groups.computeIfAbsent(k, key -> new GroupStats(key, start));
+                runKey = new GroupKey(e.ioctl.name(), pageSize, backend, "");
                 pageShift = Integer.numberOfTrailingZeros(Math.max(1, pageSize)); // page sizes are powers of two
-                lastRun = Integer.MIN_VALUE; // look the run histogram up again too
+                lastRun = Integer.MIN_VALUE; // look the run histograms up again too
             }
             if (run != lastRun) {
-                h = runs.computeIfAbsent(new GroupKey(e.ioctl.name(), pageSize, backend, ""), x -> new TreeMap<>())
-                        .computeIfAbsent(run, x -> new Histogram(3));
+                hEndToEnd = null;
+                hFaultToResolve = null;
+                hService = null;
             }
             lastIoctl = e.ioctl;
             lastBackend = backend;
@@ -199,9 +229,24 @@ public final class Analyzer {
             lastRun = run;
             g.add(e.tFault, e.tRead, e.tResolveEnd, e.tWake);
             if (e.tFault != TraceEvent.UNKNOWN && e.tWake != TraceEvent.UNKNOWN) {
-                h.recordValue(Math.max(1, e.tWake - e.tFault));
-            } else if (e.tRead != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN) {
-                h.recordValue(Math.max(1, e.tResolveEnd - e.tRead));
+                if (hEndToEnd == null) {
+                    hEndToEnd = runHistogram(runsEndToEnd, runKey, run);
+                }
+                hEndToEnd.recordValue(Math.max(1, e.tWake - e.tFault));
+            } else if (e.tFault != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN) {
+                if (hFaultToResolve == null) {
+                    hFaultToResolve = runHistogram(runsFaultToResolve, runKey, run);
+                }
+                hFaultToResolve.recordValue(Math.max(1, e.tResolveEnd - e.tFault));
+            }
+            if (e.tRead != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN) {
+                if (hService == null) {
+                    hService = runHistogram(runsService, runKey, run);
+                }
+                hService.recordValue(Math.max(1, e.tResolveEnd - e.tRead));
+                if (run == firstRun && e.ioctl != ResolveIoctl.NONE) {
+                    blocktime.add(e.tid, e.tFault, e.tRead, e.tResolveEnd);
+                }
             }
             if (run == firstRun) {
                 ws.add(e.region, e.offset >>> pageShift, e.tid);
@@ -217,25 +262,92 @@ public final class Analyzer {
             }
         }
 
+        private static Histogram runHistogram(Map<GroupKey, Map<Integer, Histogram>> runs, GroupKey key, int run) {
+            return runs.computeIfAbsent(key, x -> new TreeMap<>()).computeIfAbsent(run, x -> new Histogram(3));
+        }
+
+        /** A summary file's row: a group's faults over an interval, pushes counted, or a thread's blocked time. */
+        private void summaryRow(TraceReader r, int i) {
+            switch (e.kind) {
+                case FAULT_HISTOGRAM -> {
+                    GroupKey k = new GroupKey(e.ioctl.name(), r.pageSize(i), r.backend(i), partLabel(by, e, regionMode));
+                    GroupStats gs = groups.computeIfAbsent(k, key -> new GroupStats(key, start));
+                    Histogram latency = decode(e.histLatency);
+                    Histogram service = decode(e.histService);
+                    gs.addSummary(e.count, e.tRead, e.tResolveEnd, latency, decode(e.histQueue), service);
+                    GroupKey rk = new GroupKey(e.ioctl.name(), r.pageSize(i), r.backend(i), "");
+                    if (latency != null) {
+                        runHistogram(runsFaultToResolve, rk, 0).add(latency);
+                    }
+                    if (service != null) {
+                        runHistogram(runsService, rk, 0).add(service);
+                    }
+                    lastIoctl = null; // the row cache no longer holds
+                }
+                case THREAD_BLOCKED -> blocktime.addSummary(e.tid, e.count, e.totalNanos, e.totalFaultNanos, e.countTimed);
+                default -> { }
+            }
+        }
+
+        private static Histogram decode(byte[] encoded) {
+            if (encoded == null) {
+                return null;
+            }
+            try {
+                return Histogram.decodeFromCompressedByteBuffer(java.nio.ByteBuffer.wrap(encoded), 0);
+            } catch (java.util.zip.DataFormatException | RuntimeException ex) {
+                throw new UncheckedIOException(new dev.faultline.core.trace.TraceFormatException(
+                        "a summary row's histogram is damaged: " + ex.getMessage(), ex));
+            }
+        }
+
+        /** Per group key (without part), the run histograms of the latency definition its groups report. */
+        Map<GroupKey, Map<Integer, Histogram>> runs(List<GroupStats> list) {
+            Map<GroupKey, LatencySource> sources = new HashMap<>();
+            for (GroupStats gs : list) {
+                GroupKey k = new GroupKey(gs.key().ioctl(), gs.key().pageSize(), gs.key().backend(), "");
+                sources.merge(k, gs.source(), (a, b) -> a.ordinal() <= b.ordinal() ? a : b);
+            }
+            Map<GroupKey, Map<Integer, Histogram>> out = new TreeMap<>();
+            sources.forEach((k, source) -> {
+                Map<Integer, Histogram> byRun = switch (source) {
+                    case END_TO_END -> runsEndToEnd.get(k);
+                    case FAULT_TO_RESOLVE -> runsFaultToResolve.get(k);
+                    case SERVICE -> runsService.get(k);
+                };
+                if (byRun != null) {
+                    out.put(k, byRun);
+                }
+            });
+            return out;
+        }
+
         void merge(Share o) {
             events += o.events;
+            blocktime.merge(o.blocktime);
+            mergeRuns(runsEndToEnd, o.runsEndToEnd);
+            mergeRuns(runsFaultToResolve, o.runsFaultToResolve);
+            mergeRuns(runsService, o.runsService);
             o.groups.forEach((k, s) -> groups.merge(k, s, (mine, theirs) -> {
                 mine.merge(theirs);
                 return mine;
             }));
-            o.runs.forEach((k, byRun) -> {
-                Map<Integer, Histogram> mine = runs.computeIfAbsent(k, x -> new TreeMap<>());
-                byRun.forEach((run, hist) -> mine.merge(run, hist, (a, b) -> {
-                    a.add(b);
-                    return a;
-                }));
-            });
             ws.merge(o.ws);
             o.maps.forEach((region, grid) -> maps.merge(region, grid, (mine, theirs) -> {
                 mine.merge(theirs);
                 return mine;
             }));
         }
+    }
+
+    private static void mergeRuns(Map<GroupKey, Map<Integer, Histogram>> into, Map<GroupKey, Map<Integer, Histogram>> from) {
+        from.forEach((k, byRun) -> {
+            Map<Integer, Histogram> mine = into.computeIfAbsent(k, x -> new TreeMap<>());
+            byRun.forEach((run, hist) -> mine.merge(run, hist, (a, b) -> {
+                a.add(b);
+                return a;
+            }));
+        });
     }
 
     private static String partLabel(By by, TraceEvent e, String[] regionMode) {

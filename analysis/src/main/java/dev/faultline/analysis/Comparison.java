@@ -144,7 +144,7 @@ public final class Comparison {
         }
         TraceAnalysis first = files.getFirst();
         return new TraceAnalysis(first.file(), first.header(), first.footer(), first.by(), first.groups(), runs,
-                first.workingSet(), first.addressMaps(), first.events(), first.recovered());
+                first.workingSet(), first.addressMaps(), first.events(), first.recovered(), first.blocktime(), first.threadNames());
     }
 
     static Histogram merged(Map<Integer, Histogram> runs) {

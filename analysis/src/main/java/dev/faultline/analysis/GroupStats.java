@@ -7,10 +7,13 @@ import org.HdrHistogram.Histogram;
  * count and time span, faults over time and latency over time. Bounded memory; {@link #add}
  * allocates nothing.
  *
- * <p>Latency is {@code t_wake - t_fault} where both are known (end to end, as the faulting thread
- * saw it); rows without them (a passive capture, a handler whose faulting threads are not ours)
- * count toward {@link #service()} only, and a group with no end-to-end row reports service time as
- * its latency — {@link #latencySource()} says which.
+ * <p>One latency per group, the first of these its rows have ({@link #latencySource()} says which):
+ * {@link LatencySource#END_TO_END} {@code t_wake - t_fault} (recordings and replays: the faulting
+ * thread is ours), {@link LatencySource#FAULT_TO_RESOLVE} {@code t_resolve_end - t_fault} (passive
+ * captures: page_fault_user to the resolving ioctl's exit), {@link LatencySource#SERVICE}
+ * {@code t_resolve_end - t_read} (faults with no entry time, e.g. KVM's). The split is measured
+ * wherever its two ends are known: queue {@code t_read - t_fault}, service {@code t_resolve_end -
+ * t_read}, wake {@code t_wake - t_resolve_end}.
  */
 public final class GroupStats {
     /** Rows of the latency heatmap: log2 buckets of nanoseconds, 2^0 .. 2^39 (about 9 minutes). */
@@ -18,6 +21,7 @@ public final class GroupStats {
 
     private final GroupKey key;
     private final Histogram endToEnd = new Histogram(3);
+    private final Histogram faultToResolve = new Histogram(3);
     private final Histogram queue = new Histogram(3);
     private final Histogram service = new Histogram(3);
     private final Histogram wake = new Histogram(3);
@@ -42,6 +46,7 @@ public final class GroupStats {
     /** Adds another share of the same group (the same key, grids with the same start). */
     public void merge(GroupStats o) {
         endToEnd.add(o.endToEnd);
+        faultToResolve.add(o.faultToResolve);
         queue.add(o.queue);
         service.add(o.service);
         wake.add(o.wake);
@@ -62,6 +67,27 @@ public final class GroupStats {
         sourceOverride = source;
     }
 
+    /**
+     * Counts {@code count} faults a summary row stands for, seen from {@code from} to {@code to} (ns),
+     * with their histograms (null where the row has none): fault -> resolve, queue, service.
+     */
+    public void addSummary(long count, long from, long to, Histogram latency, Histogram queueTimes, Histogram serviceTimes) {
+        faults += count;
+        if (from != Long.MIN_VALUE && to != Long.MIN_VALUE) {
+            first = Math.min(first, from);
+            last = Math.max(last, to);
+        }
+        if (latency != null) {
+            faultToResolve.add(latency);
+        }
+        if (queueTimes != null) {
+            queue.add(queueTimes);
+        }
+        if (serviceTimes != null) {
+            service.add(serviceTimes);
+        }
+    }
+
     /** Counts one fault row; times are CLOCK_MONOTONIC ns or {@link Long#MIN_VALUE} when unknown. */
     public void add(long tFault, long tRead, long tResolveEnd, long tWake) {
         faults++;
@@ -72,13 +98,19 @@ public final class GroupStats {
             faultsOverTime.add(t, 0);
         }
         long latency = -1;
+        if (tFault != Long.MIN_VALUE && tResolveEnd != Long.MIN_VALUE) {
+            latency = Math.max(1, tResolveEnd - tFault);
+            faultToResolve.recordValue(latency); // what a passive capture of the same faults would measure
+        }
         if (tFault != Long.MIN_VALUE && tWake != Long.MIN_VALUE) {
             latency = Math.max(1, tWake - tFault);
             endToEnd.recordValue(latency);
-            if (tRead != Long.MIN_VALUE && tResolveEnd != Long.MIN_VALUE) {
-                queue.recordValue(Math.max(0, tRead - tFault));
-                wake.recordValue(Math.max(0, tWake - tResolveEnd));
-            }
+        }
+        if (tFault != Long.MIN_VALUE && tRead != Long.MIN_VALUE && tResolveEnd != Long.MIN_VALUE) {
+            queue.recordValue(Math.max(0, tRead - tFault));
+        }
+        if (tWake != Long.MIN_VALUE && tResolveEnd != Long.MIN_VALUE && tRead != Long.MIN_VALUE) {
+            wake.recordValue(Math.max(0, tWake - tResolveEnd));
         }
         if (tRead != Long.MIN_VALUE && tResolveEnd != Long.MIN_VALUE) {
             long s = Math.max(1, tResolveEnd - tRead);
@@ -101,17 +133,39 @@ public final class GroupStats {
         return faults;
     }
 
-    /** The latency histogram reported: end to end where any row had it, else service time. */
+    /** The latency histogram reported: of the first {@link LatencySource} any row had. */
     public Histogram latency() {
-        return endToEnd.getTotalCount() > 0 ? endToEnd : service;
+        return switch (source()) {
+            case END_TO_END -> endToEnd;
+            case FAULT_TO_RESOLVE -> faultToResolve;
+            case SERVICE -> service;
+        };
     }
 
-    /** What {@link #latency()} measures. */
-    public String latencySource() {
-        if (sourceOverride != null) {
-            return sourceOverride;
+    /** The definition {@link #latency()} follows. */
+    public LatencySource source() {
+        if (endToEnd.getTotalCount() > 0 || sourceOverride != null) {
+            return LatencySource.END_TO_END;
         }
-        return endToEnd.getTotalCount() > 0 ? "t_wake - t_fault" : "service: t_resolve_end - t_read";
+        return faultToResolve.getTotalCount() > 0 ? LatencySource.FAULT_TO_RESOLVE : LatencySource.SERVICE;
+    }
+
+    /** What {@link #latency()} measures, in words. */
+    public String latencySource() {
+        return sourceOverride != null ? sourceOverride : source().description();
+    }
+
+    /** Faults whose latency is known: those {@link #latency()} holds (the others count toward the split only). */
+    public long timedFaults() {
+        return latency().getTotalCount();
+    }
+
+    /**
+     * Fault entry to the resolving ioctl's exit, over every row that has both: the latency of a
+     * passive capture, and of a replay as a capture would have seen it (its wake left out).
+     */
+    public Histogram faultToResolve() {
+        return faultToResolve;
     }
 
     public Histogram queue() {

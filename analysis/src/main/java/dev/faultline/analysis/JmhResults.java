@@ -105,7 +105,7 @@ public final class JmhResults {
                 Files.getLastModifiedTime(file).toInstant().toString(), List.of(), extra);
         List<GroupStats> list = new ArrayList<>(groups.values());
         return new TraceAnalysis(file, header, Map.of(), By.NONE, List.copyOf(list), runs, new WorkingSet(), new HashMap<>(),
-                samples, false);
+                samples, false, null, Map.of());
     }
 
     /**

@@ -150,6 +150,9 @@ public final class Report {
                 .forEach(e -> threads.put(Integer.toString(e.getKey()), e.getValue()));
         w.put("faults_by_thread", threads);
         m.put("working_set", w);
+        if (a.blocktime() != null) {
+            m.put("blocktime", blocktimeJson(a));
+        }
         List<Map<String, Object>> groups = new ArrayList<>();
         for (GroupStats g : a.groups()) {
             Map<String, Object> j = new LinkedHashMap<>();
@@ -223,8 +226,16 @@ public final class Report {
         }
         sb.append("</table>\n");
         WorkingSet ws = a.workingSet();
-        sb.append(String.format(Locale.ROOT, "<h3>Working set</h3>\n<p>%,d faults on %,d distinct pages; %,d re-faults; faults by thread: %s</p>\n",
-                ws.faults(), ws.uniquePages(), ws.refaults(), esc(ws.byThread().toString())));
+        if (a.summary()) {
+            sb.append("<h3>Working set</h3>\n<p>A summary capture (--detail summary) keeps histograms and counts, not the faulting "
+                    + "pages: no working set or address map.</p>\n");
+        } else {
+            sb.append(String.format(Locale.ROOT, "<h3>Working set</h3>\n<p>%,d faults on %,d distinct pages; %,d re-faults; faults by thread: %s</p>\n",
+                    ws.faults(), ws.uniquePages(), ws.refaults(), esc(ws.byThread().toString())));
+        }
+        if (a.blocktime() != null) {
+            sb.append(blocktimeHtml(a));
+        }
 
         List<GroupStats> groups = a.groups();
         if (groups.isEmpty()) {
@@ -241,8 +252,10 @@ public final class Report {
             hs.add(g.latency());
         }
         sb.append("<h3>Charts</h3>\n");
-        image(sb, dir, ChartFiles.write(Charts.percentiles("Fault latency by percentile", from, names, hs), dir, prefix + "percentiles"));
-        image(sb, dir, ChartFiles.write(Charts.boxes("Fault latency by ioctl, per backend and page size", from, groups), dir, prefix + "boxes"));
+        String latency = "fault latency (" + latencyLabel(groups) + ")";
+        image(sb, dir, ChartFiles.write(Charts.percentiles("Fault latency by percentile", from, names, hs, latency), dir, prefix + "percentiles"));
+        image(sb, dir, ChartFiles.write(Charts.boxes("Fault latency by ioctl, per backend and page size", from, groups, latency), dir,
+                prefix + "boxes"));
         image(sb, dir, ChartFiles.write(Charts.decomposition("Where a fault's time goes: queue, service, wake", from, groups), dir, prefix + "decomposition"));
         if (t0 != Long.MAX_VALUE) {
             image(sb, dir, ChartFiles.write(Charts.rate("Faults per second over time", from, groups, t0), dir, prefix + "rate"));
@@ -260,6 +273,63 @@ public final class Report {
             }
         }
         return sb.toString();
+    }
+
+    /** The latency definition the groups report, or "mixed: ..." when they differ. */
+    static String latencyLabel(List<GroupStats> groups) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        for (GroupStats g : groups) {
+            names.add(g.source().shortName());
+        }
+        return names.size() == 1 ? names.iterator().next() : "mixed: " + String.join(", ", names);
+    }
+
+    private static String blocktimeHtml(TraceAnalysis a) {
+        Blocktime.Result b = a.blocktime();
+        StringBuilder sb = new StringBuilder("<h3>Blocked time</h3>\n<p>How long faulting threads waited, by QEMU's definitions: a "
+                + "thread is blocked from the handler's read of its fault to the exit of the ioctl that placed the page "
+                + "(postcopy-vcpu-blocktime); the guest while every vCPU is blocked at once (postcopy-blocktime). "
+                + "Overlap over " + esc(b.vcpusFrom()) + ".</p>\n<table><tr><th>tid</th><th>name</th><th>faults</th>"
+                + "<th>blocked (read &rarr; resolve)</th><th>blocked (fault &rarr; resolve)</th></tr>");
+        for (Blocktime.Thread t : b.threads().values()) {
+            sb.append("<tr><td>").append(t.tid()).append("</td><td>").append(esc(a.threadNames().getOrDefault(t.tid(), "")))
+                    .append("</td><td class=n>").append(String.format(Locale.ROOT, "%,d", t.faults())).append("</td><td class=n>")
+                    .append(Format.nanos(t.readToResolve())).append("</td><td class=n>")
+                    .append(t.timedFaults() == 0 ? "-" : Format.nanos(t.faultToResolve())).append("</td></tr>");
+        }
+        sb.append("</table>\n<p>");
+        if (b.allBlocked() < 0) {
+            sb.append("Overlap not computed: ").append(a.summary() ? "a summary capture keeps per-thread totals only."
+                    : "it is computed for passive captures and their replays, of up to " + Blocktime.MAX_INTERVALS + " faults.");
+        } else {
+            sb.append("All of them blocked at once: <b>").append(Format.nanos(b.allBlocked())).append("</b>; at least one blocked: ")
+                    .append(Format.nanos(b.anyBlocked())).append('.');
+        }
+        return sb.append("</p>\n").toString();
+    }
+
+    static Map<String, Object> blocktimeJson(TraceAnalysis a) {
+        Blocktime.Result b = a.blocktime();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("definition", "read -> resolving ioctl's exit (QEMU's postcopy-vcpu-blocktime); all = every vCPU blocked at once "
+                + "(postcopy-blocktime)");
+        m.put("over", b.vcpusFrom());
+        m.put("vcpus", b.vcpus());
+        m.put("vcpu_blocked_ns", b.perVcpu());
+        m.put("all_blocked_ns", b.allBlocked() < 0 ? null : b.allBlocked());
+        m.put("any_blocked_ns", b.anyBlocked() < 0 ? null : b.anyBlocked());
+        List<Map<String, Object>> threads = new ArrayList<>();
+        for (Blocktime.Thread t : b.threads().values()) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("tid", t.tid());
+            j.put("name", a.threadNames().get(t.tid()));
+            j.put("faults", t.faults());
+            j.put("read_to_resolve_ns", t.readToResolve());
+            j.put("fault_to_resolve_ns", t.timedFaults() == 0 ? null : t.faultToResolve());
+            threads.add(j);
+        }
+        m.put("threads", threads);
+        return m;
     }
 
     private static String td(Histogram h, double p) {

@@ -16,16 +16,24 @@ import java.util.Map;
  * @param addressMaps per region id: time × offset band counts
  * @param events rows read, of every kind
  * @param recovered whether the file was read up to its last complete batch (its writer died)
+ * @param blocktime the time faulting threads were blocked (QEMU's definitions), or null when no fault was resolved
+ * @param threadNames the faulting threads' names by tid, where the file records them (passive captures)
  */
 public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> footer, By by,
                             List<GroupStats> groups, Map<GroupKey, Map<Integer, Histogram>> runs,
                             WorkingSet workingSet, Map<Integer, TimeGrid> addressMaps, long events,
-                            boolean recovered) {
+                            boolean recovered, Blocktime.Result blocktime, Map<Integer, String> threadNames) {
+    /** Whether the file is a summary (histogram rows, no row per fault: no working set or address map). */
+    public boolean summary() {
+        return "summary".equals(header.extra().get("detail"));
+    }
+
     /** Rows of an address map: the region's length split into this many bands. */
     public static final int ADDRESS_ROWS = 64;
 
     /** The same analysis, shown as {@code shownAs} (e.g. where the file will be once moved into the report). */
     public TraceAnalysis shownAs(Path shownAs) {
-        return new TraceAnalysis(shownAs, header, footer, by, groups, runs, workingSet, addressMaps, events, recovered);
+        return new TraceAnalysis(shownAs, header, footer, by, groups, runs, workingSet, addressMaps, events, recovered,
+                blocktime, threadNames);
     }
 }

@@ -1,6 +1,7 @@
 package dev.faultline.cli;
 
 import dev.faultline.analysis.Analyzer;
+import dev.faultline.analysis.Blocktime;
 import dev.faultline.analysis.By;
 import dev.faultline.analysis.Format;
 import dev.faultline.analysis.GroupStats;
@@ -27,8 +28,10 @@ import java.util.concurrent.Callable;
                 + "directory with index.html (opens from disk), summary.json, summary.csv and each chart as PNG and SVG.",
             "",
             "Latency is t_wake - t_fault where the file has both (recordings and replays of Faultline's own "
-                + "faulting threads), else the handler's service time t_resolve_end - t_read; the report says which. "
-                + "Files are read batch by batch: memory stays bounded whatever their size.",
+                + "faulting threads); for passive captures fault -> resolve, t_resolve_end - t_fault (page_fault_user to "
+                + "the resolving ioctl's exit); for faults with no entry time (KVM's) the handler's service time "
+                + "t_resolve_end - t_read. Each group says which. Passive captures also get the time threads were blocked, "
+                + "by QEMU's postcopy-blocktime definitions. Files are read batch by batch: memory stays bounded whatever their size.",
             "",
             "Examples:",
             "  faultline analyze t.arrow -o report",
@@ -47,6 +50,10 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--by", paramLabel = "WHAT", description = "Also split groups by thread, run, region or mode.")
     String by = "none";
 
+    private static String p50(Histogram h) {
+        return h.getTotalCount() == 0 ? "-" : Format.nanos(h.getValueAtPercentile(50));
+    }
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -62,17 +69,36 @@ final class AnalyzeCommand implements Callable<Integer> {
         for (TraceAnalysis a : analyses) {
             if ("jmh".equals(a.header().source())) {
                 o.printf(Locale.ROOT, "%s: JMH results, %,d measurements%n", a.file(), a.events());
+            } else if (a.summary()) {
+                o.printf(Locale.ROOT, "%s: summary capture, %,d rows%s%n", a.file(), a.events(), a.recovered() ? " (RECOVERED file)" : "");
             } else {
                 o.printf(Locale.ROOT, "%s: %,d rows, %,d faults on %,d pages%s%n", a.file(), a.events(), a.workingSet().faults(),
                         a.workingSet().uniquePages(), a.recovered() ? " (RECOVERED file)" : "");
             }
-            o.printf(Locale.ROOT, "  %-28s %10s %10s %10s %10s %10s %10s%n", "group", "faults", "faults/s", "p50", "p99", "p99.9", "max");
+            o.printf(Locale.ROOT, "  %-28s %10s %10s %10s %10s %10s %10s %10s %10s  %s%n", "group", "faults", "faults/s", "p50", "p99",
+                    "p99.9", "max", "queue p50", "serv. p50", "latency is");
             for (GroupStats g : a.groups()) {
                 Histogram h = g.latency();
-                o.printf(Locale.ROOT, "  %-28s %,10d %,10.0f %10s %10s %10s %10s%s%n", g.key().label(), g.faults(), g.faultsPerSecond(),
-                        Format.nanos(h.getValueAtPercentile(50)), Format.nanos(h.getValueAtPercentile(99)),
-                        Format.nanos(h.getValueAtPercentile(99.9)), Format.nanos(h.getMaxValue()),
-                        g.latencySource().startsWith("service") ? "  (service time)" : "");
+                o.printf(Locale.ROOT, "  %-28s %,10d %,10.0f %10s %10s %10s %10s %10s %10s  %s%n", g.key().label(), g.faults(),
+                        g.faultsPerSecond(), Format.nanos(h.getValueAtPercentile(50)), Format.nanos(h.getValueAtPercentile(99)),
+                        Format.nanos(h.getValueAtPercentile(99.9)), Format.nanos(h.getMaxValue()), p50(g.queue()), p50(g.service()),
+                        g.source().shortName() + (g.timedFaults() < g.faults() ? String.format(Locale.ROOT, " (%,d of the faults)",
+                                g.timedFaults()) : ""));
+            }
+            if (a.blocktime() != null) {
+                Blocktime.Result b = a.blocktime();
+                o.printf(Locale.ROOT, "  blocked   %s%n", b.allBlocked() < 0 ? "per thread only (" + (a.summary() ? "summary capture"
+                        : "overlap only for passive captures of up to " + Blocktime.MAX_INTERVALS + " faults") + ")" : String.format(Locale.ROOT,
+                        "all vCPUs at once %s, any %s (read -> resolve, QEMU's postcopy-blocktime; over %s)",
+                        Format.nanos(b.allBlocked()), Format.nanos(b.anyBlocked()), b.vcpusFrom()));
+                StringBuilder per = new StringBuilder();
+                for (int tid : b.vcpus()) {
+                    Blocktime.Thread t = b.threads().get(tid);
+                    per.append(String.format(Locale.ROOT, "%s%d %s %s", per.isEmpty() ? "" : ", ", tid,
+                            a.threadNames().getOrDefault(tid, "").isEmpty() ? "" : "(" + a.threadNames().get(tid) + ")",
+                            t == null ? "0" : Format.nanos(t.readToResolve())));
+                }
+                o.printf(Locale.ROOT, "  per vCPU  %s%n", per);
             }
         }
         o.println("report: " + output.resolve("index.html"));

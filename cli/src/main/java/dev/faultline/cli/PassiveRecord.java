@@ -1,9 +1,9 @@
 package dev.faultline.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.faultline.collector.passive.CaptureException;
 import dev.faultline.collector.passive.CaptureSummary;
 import dev.faultline.collector.passive.PassiveCapture;
-import dev.faultline.core.trace.Compression;
 import dev.faultline.core.uffd.ResolveIoctl;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -20,25 +20,26 @@ import java.util.concurrent.Callable;
 
 /**
  * The passive half of {@code faultline record}: {@code --pid PID} or {@code -- COMMAND}, captured
- * with bpftrace by {@link PassiveCapture}, with progress on stderr and a summary at the end.
+ * with Faultline's BPF program by {@link PassiveCapture}, with progress on stderr and a summary at
+ * the end. Exit 0 when a trace was written; 1 (one line) when nothing could be captured.
  */
 final class PassiveRecord implements Callable<Integer> {
+    /** What the latency of a passive trace is: the same words in record, inspect, analyze and compare. */
+    static final String LATENCY = "fault -> resolve: page_fault_user to the resolving ioctl's exit";
+
     private final CommandLine cl;
     private final Integer pid;
     private final List<String> command;
     private final Path output;
-    private final Compression compression;
-    private final long durationNanos;
+    private final PassiveCapture.Options base;
     private final boolean json;
 
-    PassiveRecord(CommandLine cl, Integer pid, List<String> command, Path output, Compression compression,
-                  long durationNanos, boolean json) {
+    PassiveRecord(CommandLine cl, Integer pid, List<String> command, Path output, PassiveCapture.Options base, boolean json) {
         this.cl = cl;
         this.pid = pid;
         this.command = command;
         this.output = output;
-        this.compression = compression;
-        this.durationNanos = durationNanos;
+        this.base = base;
         this.json = json;
     }
 
@@ -48,34 +49,47 @@ final class PassiveRecord implements Callable<Integer> {
         String what = pid != null ? "pid-" + pid : Path.of(command.getFirst()).getFileName().toString();
         Path out = output != null ? output : Path.of("faultline-capture-" + what + ".arrow");
         String line = "faultline " + String.join(" ", cl.getParseResult().originalArgs());
-        PassiveCapture capture = pid != null ? PassiveCapture.attach(pid, out, compression, durationNanos, line)
-                : PassiveCapture.launch(command, out, compression, durationNanos, line);
+        PassiveCapture.Options options = new PassiveCapture.Options(out, base.compression(), base.durationNanos(), line,
+                base.detail(), base.intervalNanos(), base.qmp());
+        PassiveCapture capture = pid != null ? PassiveCapture.attach(pid, options) : PassiveCapture.launch(command, options);
         if (Files.exists(out)) {
             Path old = out.resolveSibling(out.getFileName() + ".old");
             Files.move(out, old, StandardCopyOption.REPLACE_EXISTING);
             err.println("faultline record: kept the previous " + out + " as " + old);
         }
-        err.println("faultline record: capturing pid " + capture.pid() + " with bpftrace (Ctrl-C to stop)");
+        boolean waiting = pid != null && !capture.hasUffd();
+        err.println("faultline record: capturing pid " + capture.pid() + " (" + options.detail().label() + ")"
+                + (waiting ? "; it has no userfaultfd yet: waiting for one (userfaultfd(2), /dev/userfaultfd or one "
+                + "received over a socket)" : "") + "; Ctrl-C to stop");
         err.flush();
         ProgressLine progress = new ProgressLine(err);
+        boolean[] attached = {false};
         CaptureSummary s;
         try {
-            s = StopOnSignal.run("faultline-capture", capture::stop, () -> capture.run(p -> progress.show(String.format(Locale.ROOT,
-                    "%,d rows  %,d faults  %s", p.rows(), p.faults(), Units.nanos(p.nanos())))));
+            s = StopOnSignal.run("faultline-capture", capture::stop, () -> capture.run(p -> {
+                if (!attached[0]) {
+                    attached[0] = true;
+                    err.println("faultline record: probes attached to pid " + capture.pid() + " after " + Units.nanos(p.nanos()));
+                    err.flush();
+                    return;
+                }
+                progress.show(p.uffdSeen() || p.rows() > 0 ? String.format(Locale.ROOT, "%,d rows  %,d faults  %s", p.rows(),
+                        p.faults(), Units.nanos(p.nanos())) : "waiting for a userfaultfd  " + Units.nanos(p.nanos()));
+            }));
         } finally {
             progress.clear();
         }
         if (s.late() > 0) {
-            err.printf(Locale.ROOT, "faultline record: %,d events came later than the ordering window allows "
-                    + "(bpftrace fell behind); their faults may lack a fault time or show as RESOLVE rows%n", s.late());
+            err.printf(Locale.ROOT, "faultline record: %,d records came later than the ordering window allows; "
+                    + "their faults may lack a fault time or show as RESOLVE rows%n", s.late());
         }
         if (s.outside() > 0) {
             err.printf(Locale.ROOT, "faultline record: %,d fault messages or ioctls were on memory in no region the capture "
                     + "knows of (not written)%n", s.outside());
         }
         if (s.lost() > 0) {
-            err.printf(Locale.ROOT, "faultline record: bpftrace lost %,d events (counted in the footer as lost_events); "
-                    + "faults it lost are missing from the trace%n", s.lost());
+            err.printf(Locale.ROOT, "faultline record: %,d records were lost (the capture's ring buffer was full; counted "
+                    + "in the footer as lost_events); faults lost are missing from the trace%n", s.lost());
         }
         PrintWriter o = cl.getOut();
         if (json) {
@@ -85,12 +99,20 @@ final class PassiveRecord implements Callable<Integer> {
         }
         o.flush();
         err.flush();
+        if (s.file() == null) {
+            throw new CaptureException(s.uffdSeen()
+                    ? "captured nothing: pid " + capture.pid() + " read no fault and made no resolving ioctl (ended: "
+                        + s.endedBy() + "); no file was written"
+                    : "captured nothing: pid " + capture.pid() + " never had a userfaultfd (ended: " + s.endedBy()
+                        + "); no file was written");
+        }
         return 0;
     }
 
     private static Map<String, Object> toJson(CaptureSummary s) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("file", s.file() == null ? null : s.file().toString());
+        m.put("detail", s.detail().label());
         m.put("events", s.events());
         m.put("faults", s.faults());
         m.put("resolves", s.resolves());
@@ -101,20 +123,23 @@ final class PassiveRecord implements Callable<Integer> {
         m.put("late_events", s.late());
         m.put("outside_events", s.outside());
         m.put("duration_ns", s.nanos());
+        m.put("latency_source", LATENCY);
         Histogram h = s.latency();
         m.put("latency_count", h.getTotalCount());
         Units.putPercentiles(m, h);
+        m.put("queue_p50_ns", s.queue().getTotalCount() == 0 ? null : s.queue().getValueAtPercentile(50));
+        m.put("service_p50_ns", s.service().getTotalCount() == 0 ? null : s.service().getValueAtPercentile(50));
+        m.put("service_count", s.service().getTotalCount());
         m.put("ended_by", s.endedBy());
         return m;
     }
 
     private static void print(CaptureSummary s, PrintWriter o) {
         if (s.file() == null) {
-            o.println("captured nothing: the process read no fault and made no resolving ioctl (no file written; "
-                    + "ended: " + s.endedBy() + ")");
-            return;
+            return; // the one-line error says it
         }
-        o.printf(Locale.ROOT, "captured %s (%s, ended: %s)%n", s.file(), Units.bytes(size(s.file())), s.endedBy());
+        o.printf(Locale.ROOT, "captured %s (%s, %s, ended: %s)%n", s.file(), Units.bytes(size(s.file())), s.detail().label(),
+                s.endedBy());
         o.printf(Locale.ROOT, "  events    %,d rows: %,d faults, %,d resolves no fault waited on; %,d lost%n",
                 s.events(), s.faults(), s.resolves(), s.lost());
         StringBuilder b = new StringBuilder();
@@ -125,8 +150,17 @@ final class PassiveRecord implements Callable<Integer> {
         o.printf(Locale.ROOT, "  duration  %s%n", Units.nanos(s.nanos()));
         Histogram h = s.latency();
         if (h.getTotalCount() > 0) {
-            o.printf(Locale.ROOT, "  latency   %s  (page_fault_user to the resolving ioctl's exit, %,d faults)%n",
-                    Units.percentiles(h), h.getTotalCount());
+            o.printf(Locale.ROOT, "  latency   %s  (%s; %,d faults)%n", Units.percentiles(h), LATENCY, h.getTotalCount());
+        }
+        if (s.service().getTotalCount() > 0) {
+            o.printf(Locale.ROOT, "  split     queue p50 %s (fault -> read)  service p50 %s (read -> resolve, %,d faults)%n",
+                    s.queue().getTotalCount() == 0 ? "-" : Units.nanos(s.queue().getValueAtPercentile(50)),
+                    Units.nanos(s.service().getValueAtPercentile(50)), s.service().getTotalCount());
+        }
+        long untimed = s.service().getTotalCount() - h.getTotalCount();
+        if (untimed > 0) {
+            o.printf(Locale.ROOT, "  note      %,d faults had no page_fault_user (taken in the kernel: KVM vCPUs, read(2) "
+                    + "into the region): only their service time is known%n", untimed);
         }
     }
 

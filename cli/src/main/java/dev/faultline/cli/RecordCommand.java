@@ -2,6 +2,7 @@ package dev.faultline.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.faultline.collector.handler.WaitStrategy;
+import dev.faultline.collector.passive.PassiveCapture;
 import dev.faultline.collector.record.RecordRing;
 import dev.faultline.collector.workload.RecordingSummary;
 import dev.faultline.collector.touch.TouchKind;
@@ -46,12 +47,17 @@ import java.util.concurrent.Callable;
             "  faultline record --workload restore --image vm.mem --pages 262144 --threads 4",
             "  faultline record --workload zipf --resolve wp --backend anon --wait poll",
             "",
-            "Passive capture of any process's handler (C, Rust, QEMU, another JVM), unmodified, with bpftrace:",
-            "  faultline record --pid 4242 -o qemu.arrow --duration 30s",
+            "Passive capture of any process's handler (C, Rust, QEMU, another JVM), unmodified, with a BPF program on "
+                + "tracepoints:",
+            "  faultline record --pid $(pgrep -f 'qemu.*-incoming') --qmp /run/qemu-dst.qmp -o postcopy.arrow",
             "  faultline record -o floor.arrow -- ./uffd_floor shmem copy 20000 spin",
-            "It needs root and bpftrace (apt-get install bpftrace). --pid attaches to a running process (its regions "
-                + "come from /proc/PID/smaps); '-- COMMAND' starts one and traces it from its first instruction. Either "
-                + "stops on Ctrl-C, --duration or when the process exits, and always finishes the file."})
+            "  faultline record --pid 4242 --detail summary --interval 10s -o fleet.arrow",
+            "It needs root and libbpf (apt-get install libbpf1). --pid attaches to a running process (regions it "
+                + "registered already come from /proc/PID/smaps); one with no userfaultfd yet is waited for, as QEMU opens "
+                + "its uffd only when postcopy starts. '-- COMMAND' starts one and traces it from its first instruction. "
+                + "Either stops on Ctrl-C, --duration or within a second of the process's exit, and always finishes the "
+                + "file. A passive trace's latency is fault -> resolve (page_fault_user to the resolving ioctl's exit), "
+                + "split into queue (fault -> read) and service (read -> resolve)."})
 final class RecordCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -59,8 +65,21 @@ final class RecordCommand implements Callable<Integer> {
     @Option(names = "--pid", paramLabel = "PID", description = "Capture the uffd handler of this running process (passive, with bpftrace).")
     Integer pid;
 
-    @Option(names = "--duration", paramLabel = "DURATION", description = "Passive capture: stop this long after bpftrace has attached (e.g. 30s, 500ms; default: until the process exits or Ctrl-C).")
+    @Option(names = "--duration", paramLabel = "DURATION", description = "Passive capture: stop this long after the probes were attached (e.g. 30s, 500ms; default: until the process exits or Ctrl-C).")
     String duration;
+
+    @Option(names = "--detail", paramLabel = "LEVEL", description = "Passive capture: events (a row per fault and per ioctl no fault "
+            + "waited on) or summary (latency histograms and counts per region x ioctl, kept in the kernel; least cost) "
+            + "(default: ${DEFAULT-VALUE}).")
+    String detail = "events";
+
+    @Option(names = "--interval", paramLabel = "DURATION", description = "Passive capture with --detail summary: also write the "
+            + "histograms of each interval this long (e.g. 10s; default: once, at the end).")
+    String interval;
+
+    @Option(names = "--qmp", paramLabel = "SOCKET", description = "Passive capture of QEMU: a QMP socket of its own (-qmp unix:SOCKET,"
+            + "server=on,wait=off) to name the regions by RAMBlock (pc.ram, ram0, pc.bios, ...).")
+    Path qmp;
 
     @CommandLine.Parameters(paramLabel = "COMMAND", arity = "0..*",
             description = "After '--': a command to start and capture passively from its first instruction.")
@@ -133,12 +152,21 @@ final class RecordCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(cl, "give --pid or '-- COMMAND', not both");
             }
             long nanos = duration == null ? 0 : Options.durationNanos(cl, duration, "--duration");
-            return new PassiveRecord(cl, pid, command, output, Options.parse(cl, Compression.class, compression, "--compression"),
-                    nanos, json).call();
+            PassiveCapture.Detail level = Options.parse(cl, PassiveCapture.Detail.class, detail, "--detail");
+            long every = interval == null ? 0 : Options.durationNanos(cl, interval, "--interval");
+            if (every > 0 && level != PassiveCapture.Detail.SUMMARY) {
+                throw new CommandLine.ParameterException(cl, "--interval is for --detail summary (events are written as they come)");
+            }
+            if (every > 0 && every < 100_000_000L) {
+                throw new CommandLine.ParameterException(cl, "--interval must be at least 100ms, not " + interval);
+            }
+            PassiveCapture.Options base = new PassiveCapture.Options(null,
+                    Options.parse(cl, Compression.class, compression, "--compression"), nanos, null, level, every, qmp);
+            return new PassiveRecord(cl, pid, command, output, base, json).call();
         }
-        if (duration != null) {
-            throw new CommandLine.ParameterException(cl, "--duration is for passive capture (--pid or '-- COMMAND'); "
-                    + "a workload ends when its pages are touched");
+        if (duration != null || interval != null || qmp != null || !detail.equals("events")) {
+            throw new CommandLine.ParameterException(cl, "--duration, --detail, --interval and --qmp are for passive capture "
+                    + "(--pid or '-- COMMAND'); a workload ends when its pages are touched");
         }
         ResolveIoctl op = Options.resolveOp(cl, resolve);
         TouchKind touchKind = touch == null ? WorkloadSpec.defaultTouch(op) : Options.parse(cl, TouchKind.class, touch, "--touch");

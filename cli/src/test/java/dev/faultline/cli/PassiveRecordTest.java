@@ -1,5 +1,7 @@
 package dev.faultline.cli;
 
+import dev.faultline.collector.passive.PassiveCapture;
+import dev.faultline.core.abi.Libbpf;
 import dev.faultline.core.region.HugePages;
 import dev.faultline.core.trace.EventKind;
 import dev.faultline.core.trace.RegionInfo;
@@ -30,19 +32,26 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Passive capture against ground truth: the C floor (counts known) and a Faultline recording in
- * another JVM (its own trace says what happened), captured with the real bpftrace.
+ * another JVM (its own trace says what happened), captured with the real BPF program on the real kernel.
  */
 class PassiveRecordTest {
     static Path floor;
 
     /**
-     * Every test here needs root and bpftrace; each says so itself when they are missing (an
-     * assumption in @BeforeAll would make the runner report no tests at all, not skipped ones).
+     * Every test here needs root, libbpf and the BPF program compiled into the build; each says so
+     * itself when they are missing (an assumption in @BeforeAll would make the runner report no
+     * tests at all, not skipped ones).
      */
     @BeforeEach
-    void needsRootAndBpftrace() throws IOException {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/bpftrace")), "bpftrace is not installed (apt-get install bpftrace)");
+    void needsRootAndTheBpfProgram() throws IOException {
+        assumeCanCapture();
+    }
+
+    static void assumeCanCapture() throws IOException {
         assumeTrue(isRoot(), "passive capture needs root to load BPF programs");
+        assumeTrue(Libbpf.available(), "passive capture needs libbpf: " + Libbpf.unavailableReason());
+        assumeTrue(PassiveCapture.class.getResource("capture.bpf.o") != null,
+                "the build has no BPF capture program: clang was missing (apt-get install clang libbpf-dev)");
     }
 
     /**
@@ -88,7 +97,8 @@ class PassiveRecordTest {
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("\"faults\":" + pages), run.out());
         try (TraceReader r = TraceReader.open(t)) {
-            assertEquals("bpftrace", r.header().source());
+            assertEquals("ebpf", r.header().source());
+            assertEquals("memfd:uffd_floor", r.header().regions().getFirst().name(), "named as its mapping is");
             assertEquals(1, r.header().regions().size(), "one UFFDIO_REGISTER");
             RegionInfo region = r.header().regions().getFirst();
             assertEquals("shmem", region.backend());
@@ -289,14 +299,80 @@ class PassiveRecordTest {
 
         Process sleeper = new ProcessBuilder("sleep", "30").start();
         try {
-            CliRun noUffd = CliRun.of("record", "--pid", Long.toString(sleeper.pid()), "-o", dir.resolve("b.arrow").toString());
+            CliRun noUffd = CliRun.of("record", "--pid", Long.toString(sleeper.pid()), "--duration", "1s", "-o",
+                    dir.resolve("b.arrow").toString());
             assertNotEquals(0, noUffd.exit());
-            assertEquals(1, noUffd.err().strip().lines().count(), noUffd.err());
-            assertTrue(noUffd.err().contains("has no userfaultfd open"), noUffd.err());
+            List<String> lines = noUffd.err().strip().lines().toList();
+            assertTrue(lines.getFirst().contains("no userfaultfd yet: waiting for one"), noUffd.err());
+            assertTrue(lines.getLast().contains("never had a userfaultfd (ended: duration)"), noUffd.err());
         } finally {
             sleeper.destroy();
             sleeper.waitFor(5, TimeUnit.SECONDS);
         }
-        assertFalse(Files.exists(dir.resolve("a.arrow")) || Files.exists(dir.resolve("b.arrow")), "no file for a capture that never began");
+        CliRun missing = CliRun.of("record", "-o", dir.resolve("c.arrow").toString(), "--", "/nonexistent/handler");
+        assertNotEquals(0, missing.exit(), missing.err());
+        assertFalse(Files.exists(dir.resolve("a.arrow")) || Files.exists(dir.resolve("b.arrow")) || Files.exists(dir.resolve("c.arrow")),
+                "no file for a capture that saw nothing");
+    }
+
+    @Test
+    void anAttachedCaptureWaitsForTheUffdAndEndsWithinASecondOfTheProcessExit(@TempDir Path dir) throws Exception {
+        // a handler that opens its userfaultfd two seconds after the capture attached, as QEMU does when postcopy starts
+        Process late = new ProcessBuilder("sh", "-c", "sleep 2; exec \"$0\" shmem copy 2000 poll", floor().toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("late.out").toFile()).start();
+        Path t = dir.resolve("late.arrow");
+        long[] exited = new long[1];
+        Thread watch = Thread.ofPlatform().start(() -> {
+            try {
+                late.waitFor();
+                exited[0] = System.nanoTime();
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        CliRun run = CliRun.of("record", "--pid", Long.toString(late.pid()), "--json", "-o", t.toString());
+        long returned = System.nanoTime();
+        watch.join();
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.err().contains("waiting for one"), run.err());
+        assertTrue(run.out().contains("\"faults\":2000"), run.out());
+        assertTrue(run.out().contains("\"ended_by\":\"process exited\""), run.out());
+        assertTrue(returned - exited[0] < TimeUnit.SECONDS.toNanos(1), "the capture ended "
+                + (returned - exited[0]) / 1_000_000 + " ms after the process had exited");
+    }
+
+    @Test
+    void aSummaryCaptureCountsEveryFaultInTheKernelAndAnalyzeReadsIt(@TempDir Path dir) throws Exception {
+        int pages = 3000;
+        Path t = dir.resolve("summary.arrow");
+        CliRun run = CliRun.of("record", "--detail", "summary", "-o", t.toString(), "--json", "--", floor().toString(), "shmem",
+                "copy", Integer.toString(pages), "spin");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("\"faults\":" + pages), run.out());
+        assertTrue(run.out().contains("\"ioctls\":{\"COPY\":" + pages + "}"), run.out());
+        long histogrammed = 0;
+        long threadFaults = 0;
+        try (TraceReader r = TraceReader.open(t)) {
+            assertEquals("summary", r.header().extra().get("detail"));
+            for (TraceEvent e : rows(r)) {
+                assertTrue(e.kind.isSummary(), "a summary file has no event rows: " + e);
+                if (e.kind == EventKind.FAULT_HISTOGRAM) {
+                    assertEquals(ResolveIoctl.COPY, e.ioctl);
+                    histogrammed += e.count;
+                    org.HdrHistogram.Histogram service = org.HdrHistogram.Histogram.decodeFromCompressedByteBuffer(
+                            java.nio.ByteBuffer.wrap(e.histService), 0);
+                    assertEquals(e.count, service.getTotalCount(), "every resolved fault has a service time");
+                } else if (e.kind == EventKind.THREAD_BLOCKED) {
+                    threadFaults += e.count;
+                    assertTrue(e.totalNanos > 0, e.toString());
+                }
+            }
+        }
+        assertEquals(pages, histogrammed);
+        assertEquals(pages, threadFaults, "the floor's one faulting thread was blocked on every fault");
+        CliRun analyze = CliRun.of("analyze", t.toString(), "-o", dir.resolve("report").toString());
+        assertEquals(0, analyze.exit(), analyze.err());
+        assertTrue(analyze.out().contains(String.format(java.util.Locale.ROOT, "%,d", pages)), analyze.out());
+        assertTrue(analyze.out().contains("fault -> resolve"), "the same latency as record's: " + analyze.out());
     }
 }

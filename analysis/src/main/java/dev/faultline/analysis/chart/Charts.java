@@ -74,6 +74,12 @@ public final class Charts {
      * 99%, 99.9% … are equally apart and the tail gets the room, y the latency on a log axis.
      */
     public static JFreeChart percentiles(String title, String subtitle, List<String> names, List<Histogram> histograms) {
+        return percentiles(title, subtitle, names, histograms, "fault latency");
+    }
+
+    /** The same, with the latency axis labelled {@code latencyLabel} (which latency it is). */
+    public static JFreeChart percentiles(String title, String subtitle, List<String> names, List<Histogram> histograms,
+                                         String latencyLabel) {
         XYSeriesCollection data = new XYSeriesCollection();
         for (int i = 0; i < names.size(); i++) {
             Histogram h = histograms.get(i);
@@ -95,19 +101,24 @@ public final class Charts {
         x.setNumberFormatOverride(AxisFormats.percentile());
         x.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1));
         x.setRange(0, 5.2);
-        XYPlot plot = new XYPlot(data, x, decadeLatencyAxis("fault latency"), new XYLineAndShapeRenderer(true, false));
+        XYPlot plot = new XYPlot(data, x, decadeLatencyAxis(latencyLabel), new XYLineAndShapeRenderer(true, false));
         return styled(new JFreeChart(title, TITLE, plot, true), subtitle);
     }
 
     /** Box and whisker per ioctl (categories) and backend × page size (series): box p25-p75, line p50, whiskers p1-p99. */
     public static JFreeChart boxes(String title, String subtitle, List<GroupStats> groups) {
+        return boxes(title, subtitle, groups, "fault latency");
+    }
+
+    /** The same, with the latency axis labelled {@code latencyLabel}. */
+    public static JFreeChart boxes(String title, String subtitle, List<GroupStats> groups, String latencyLabel) {
         DefaultBoxAndWhiskerCategoryDataset data = new DefaultBoxAndWhiskerCategoryDataset();
         for (GroupStats g : groups) {
             String series = g.key().backend() + " " + dev.faultline.analysis.Format.pageSize(g.key().pageSize())
                     + (g.key().part().isEmpty() ? "" : " " + g.key().part());
             addBox(data, g.latency(), series, g.key().ioctl());
         }
-        return boxChart(title, subtitle, data, "ioctl");
+        return boxChart(title, subtitle, data, "ioctl", latencyLabel);
     }
 
     /** Base and candidate side by side per group: the same boxes as {@link #boxes}. */
@@ -118,7 +129,7 @@ public final class Charts {
             addBox(data, base.get(i), "base", groups.get(i));
             addBox(data, candidate.get(i), "candidate", groups.get(i));
         }
-        return boxChart(title, subtitle, data, "group");
+        return boxChart(title, subtitle, data, "group", "fault latency");
     }
 
     private static void addBox(DefaultBoxAndWhiskerCategoryDataset data, Histogram h, String series, String category) {
@@ -131,14 +142,15 @@ public final class Charts {
                 (double) h.getMinValue(), (double) h.getMaxValue(), List.of()), series, category);
     }
 
-    private static JFreeChart boxChart(String title, String subtitle, DefaultBoxAndWhiskerCategoryDataset data, String categories) {
+    private static JFreeChart boxChart(String title, String subtitle, DefaultBoxAndWhiskerCategoryDataset data, String categories,
+                                       String latencyLabel) {
         BoxAndWhiskerRenderer r = new BoxAndWhiskerRenderer();
         r.setMeanVisible(false);
         r.setMaxOutlierVisible(false);
         r.setMinOutlierVisible(false);
         r.setMaximumBarWidth(0.12);
         CategoryPlot plot = new CategoryPlot(data, new CategoryAxis(categories),
-                latencyAxis("fault latency (box p25-p75, line p50, whiskers p1-p99)"), r);
+                latencyAxis(latencyLabel + " (box p25-p75, line p50, whiskers p1-p99)"), r);
         return styled(new JFreeChart(title, TITLE, plot, true), subtitle);
     }
 
@@ -146,18 +158,22 @@ public final class Charts {
     public static JFreeChart decomposition(String title, String subtitle, List<GroupStats> groups) {
         DefaultCategoryDataset data = new DefaultCategoryDataset();
         for (GroupStats g : groups) {
-            if (g.queue().getTotalCount() == 0) {
+            if (g.queue().getTotalCount() == 0 && g.service().getTotalCount() == 0) {
                 continue;
             }
             String c = g.key().label();
-            data.addValue(g.queue().getValueAtPercentile(50) / 1000.0, "queue (t_read - t_fault)", c);
-            data.addValue(g.service().getValueAtPercentile(50) / 1000.0, "service (t_resolve_end - t_read)", c);
-            data.addValue(g.wake().getValueAtPercentile(50) / 1000.0, "wake (t_wake - t_resolve_end)", c);
+            data.addValue(p50Micros(g.queue()), "queue (t_read - t_fault)", c);
+            data.addValue(p50Micros(g.service()), "service (t_resolve_end - t_read)", c);
+            data.addValue(p50Micros(g.wake()), "wake (t_wake - t_resolve_end)", c);
         }
         JFreeChart chart = ChartFactory.createStackedBarChart(title, "group", "µs (p50 of each part)", data,
                 PlotOrientation.HORIZONTAL, true, false, false);
         ((StackedBarRenderer) chart.getCategoryPlot().getRenderer()).setShadowVisible(false);
         return styled(chart, subtitle);
+    }
+
+    private static double p50Micros(Histogram h) {
+        return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(50) / 1000.0;
     }
 
     /** Faults per second over time, one line per group. */

@@ -1,92 +1,117 @@
 package dev.faultline.collector.passive;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
- * One line of {@link BpftraceScript}'s output, parsed: what was seen, by which thread, when, and
- * up to {@link #MAX_WORDS} numbers. Mutable and reused (a pool in {@link EventOrder}), so the
- * capture's reading loop allocates nothing per line.
+ * One record of the capture program, decoded: what was seen ({@link CaptureRecord} type), by
+ * which thread, when, and up to {@link #MAX_WORDS} numbers. Mutable and reused (a pool in
+ * {@link EventOrder}), so the capture's reading loop allocates nothing per record.
  *
- * <p>Invariant after a successful {@link #parse}: {@link #type} is one of the letters
- * {@code BUCMITDP}, {@link #time} is the time the event is ordered by (an ioctl's exit), and
- * {@link #words} holds the line's numbers after the time(s), {@link #count} of them.
+ * <p>Words by type — MSG: the event code, the uffd_msg's 64-bit words at bytes 8, 16 and 24, the
+ * page_fault_user entry's time, thread and address (0 if none), the fd; IOCTL: the ioctl nr, its
+ * return, the argument struct's five 64-bit words after the call, the region slot (REGISTER);
+ * UFFD, CLOSE, MEMFD: the fd and how / flags; MMAP: address, length, flags, fd, prot; FDS: the
+ * count and up to six descriptors.
+ *
+ * <p>Invariant after {@link #decode}: {@link #time} is the time the event is ordered by (an
+ * ioctl's exit) and {@link #enter} an ioctl's entry (else equal to time).
  */
 public final class CapturedEvent {
-    /** Numbers a line may carry after its times. */
+    /** Numbers a record may carry after its times. */
     public static final int MAX_WORDS = 8;
 
-    /** B, U, C, M, I, T, D or P (see {@link BpftraceScript}). */
-    public byte type;
+    /** A {@link CaptureRecord} type. */
+    public int type;
     public int tid;
     /** The ordering time: the event's own, or an ioctl's exit. */
     public long time;
-    /** An ioctl's entry (I lines only). */
+    /** An ioctl's entry (IOCTL only; else {@link #time}). */
     public long enter;
     public final long[] words = new long[MAX_WORDS];
     public int count;
-    private final long[] all = new long[MAX_WORDS + 4];
+
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
     /**
-     * Parses {@code line[0, length)}.
+     * Decodes the record at {@code data[at, at + length)}.
      *
-     * @return false for a line that is not an event (bpftrace's own messages)
+     * @return false for a record of an unknown type or the wrong size for its type
      */
-    public boolean parse(byte[] line, int length) {
-        if (length < 3 || line[1] != ' ') {
+    public boolean decode(MemorySegment data, long at, int length) {
+        if (length < CaptureRecord.HEAD_BYTES) {
             return false;
         }
-        byte t = line[0];
-        if (t != 'B' && t != 'U' && t != 'C' && t != 'M' && t != 'I' && t != 'T' && t != 'D' && t != 'P') {
+        int t = data.get(INT, at);
+        if (CaptureRecord.bytes(t) != length) {
             return false;
         }
         type = t;
-        int n = 0;
-        int i = 2;
-        while (i < length && n < all.length) {
-            boolean negative = false;
-            if (line[i] == '-') {
-                negative = true;
-                i++;
+        tid = data.get(INT, at + 4);
+        time = data.get(LONG, at + 8);
+        enter = time;
+        long b = at + CaptureRecord.HEAD_BYTES;
+        switch (t) {
+            case CaptureRecord.MSG -> {
+                long w0 = data.get(LONG, b);
+                words[0] = w0 & 0xff;
+                words[1] = data.get(LONG, b + 8);
+                words[2] = data.get(LONG, b + 16);
+                words[3] = data.get(LONG, b + 24);
+                words[4] = data.get(LONG, b + 32);                      // fault time
+                words[5] = Integer.toUnsignedLong(data.get(INT, b + 48)); // fault tid
+                words[6] = data.get(LONG, b + 40);                      // fault address
+                words[7] = data.get(INT, b + 52);                       // fd
+                count = 8;
             }
-            long v = 0;
-            int digits = 0;
-            while (i < length && line[i] >= '0' && line[i] <= '9') {
-                v = v * 10 + (line[i] - '0');
-                i++;
-                digits++;
+            case CaptureRecord.IOCTL -> {
+                enter = data.get(LONG, b);
+                words[0] = data.get(INT, b + 8);   // nr
+                words[1] = data.get(LONG, b + 16); // ret
+                for (int i = 0; i < 5; i++) {
+                    words[2 + i] = data.get(LONG, b + 32 + 8L * i);
+                }
+                words[7] = data.get(INT, b + 24);  // slot
+                count = 8;
             }
-            if (digits == 0) {
+            case CaptureRecord.UFFD, CaptureRecord.CLOSE, CaptureRecord.MEMFD, CaptureRecord.EXIT -> {
+                words[0] = data.get(INT, b);
+                words[1] = Integer.toUnsignedLong(data.get(INT, b + 4));
+                count = 2;
+            }
+            case CaptureRecord.MMAP -> {
+                words[0] = data.get(LONG, b);
+                words[1] = data.get(LONG, b + 8);
+                words[2] = data.get(LONG, b + 16);
+                words[3] = data.get(INT, b + 24);
+                words[4] = Integer.toUnsignedLong(data.get(INT, b + 28));
+                count = 5;
+            }
+            case CaptureRecord.FDS -> {
+                int n = Math.min(data.get(INT, b), MAX_WORDS - 2);
+                words[0] = n;
+                for (int i = 0; i < n; i++) {
+                    words[1 + i] = data.get(INT, b + 8 + 4L * i);
+                }
+                count = 1 + n;
+            }
+            default -> {
                 return false;
             }
-            all[n++] = negative ? -v : v;
-            while (i < length && line[i] == ' ') {
-                i++;
-            }
         }
-        if (t == 'B') {
-            tid = 0;
-            time = all[0];
-            count = 0;
-            return n == 1;
-        }
-        if (n < 2) {
-            return false;
-        }
-        tid = (int) all[0];
-        int first;
-        if (t == 'I') {
-            if (n < 3) {
-                return false;
-            }
-            enter = all[1];
-            time = all[2];
-            first = 3;
-        } else {
-            enter = all[1];
-            time = all[1];
-            first = 2;
-        }
-        count = Math.min(n - first, MAX_WORDS);
-        System.arraycopy(all, first, words, 0, count);
         return true;
+    }
+
+    /** Sets this event by hand (tests, and events made up by the capture itself). */
+    public CapturedEvent set(int type, int tid, long enter, long time, long... values) {
+        this.type = type;
+        this.tid = tid;
+        this.enter = enter;
+        this.time = time;
+        count = Math.min(values.length, MAX_WORDS);
+        System.arraycopy(values, 0, words, 0, count);
+        return this;
     }
 
     /** Copies {@code other} into this. */
@@ -101,9 +126,9 @@ public final class CapturedEvent {
 
     @Override
     public String toString() {
-        StringBuilder b = new StringBuilder().append((char) type).append(' ').append(tid).append(' ');
-        if (type == 'I') {
-            b.append(enter).append(' ');
+        StringBuilder b = new StringBuilder().append("type ").append(type).append(" tid ").append(tid).append(' ');
+        if (type == CaptureRecord.IOCTL) {
+            b.append(enter).append("..");
         }
         b.append(time);
         for (int i = 0; i < count; i++) {

@@ -5,10 +5,10 @@ import java.util.PriorityQueue;
 import java.util.function.Consumer;
 
 /**
- * Puts captured events back in time order. bpftrace reads one perf buffer per CPU, so a message
- * read on one CPU can be printed after the ioctl that resolved it on another; linking needs them
- * in the order they happened. Events are held until they are {@link #windowNanos} older than the
- * newest one seen, then released oldest first.
+ * Puts captured events back in time order. The capture program takes a record's time before it
+ * reserves the record's place in the ring, so a record from a preempted CPU can come after a
+ * younger one from another; linking needs them in the order they happened. Events are held until
+ * they are {@link #windowNanos} older than the newest one seen, then released oldest first.
  *
  * <p>Invariants: events are released in non-decreasing {@link CapturedEvent#time}; an event that
  * arrives older than one already released is released at once (counted in {@link #late}); memory
@@ -42,6 +42,11 @@ public final class EventOrder {
         held.add(copy);
         newest = Math.max(newest, e.time);
         releaseUpTo(newest - windowNanos);
+    }
+
+    /** Releases the events at or before {@code time} (the window has passed them with nothing newer arriving). */
+    public void release(long time) {
+        releaseUpTo(time);
     }
 
     /** Releases everything held (the capture ended). */

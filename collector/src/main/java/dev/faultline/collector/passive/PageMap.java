@@ -96,6 +96,27 @@ final class PageMap<V> {
         return 0;
     }
 
+    /** The lowest key in [from, hi) that is a multiple of {@code step} from {@code from}, or 0; like {@link #anyIn}, by lookups or a scan. */
+    long nextIn(long from, long hi, long step) {
+        long pages = (hi - from) / step;
+        if (pages <= size) {
+            for (long p = from; Long.compareUnsigned(p, hi) < 0; p += step) {
+                if (get(p) != null) {
+                    return p;
+                }
+            }
+            return 0;
+        }
+        long best = 0;
+        for (long k : keys) {
+            if (k != 0 && Long.compareUnsigned(k, from) >= 0 && Long.compareUnsigned(k, hi) < 0 && (k - from) % step == 0
+                    && (best == 0 || Long.compareUnsigned(k, best) < 0)) {
+                best = k;
+            }
+        }
+        return best;
+    }
+
     void clear() {
         Arrays.fill(keys, 0);
         Arrays.fill(values, null);

@@ -1,5 +1,6 @@
 package dev.faultline.collector.passive;
 
+import dev.faultline.core.abi.Libbpf;
 import dev.faultline.core.abi.UffdAbi;
 import dev.faultline.core.trace.Compression;
 import dev.faultline.core.trace.RegionInfo;
@@ -8,109 +9,124 @@ import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.trace.TraceWriter;
 import dev.faultline.core.uffd.ResolveIoctl;
 
-import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
- * Records the userfaultfd handler of another process, unmodified, with bpftrace on tracepoints,
- * into the same trace format the in-process recorder writes ({@code source = bpftrace}).
+ * Records the userfaultfd handler of another process, unmodified, with Faultline's BPF program on
+ * tracepoints ({@link CaptureProgram}), into the same trace format the in-process recorder writes
+ * ({@code source = ebpf}).
  *
- * <p>bpftrace runs {@link BpftraceScript}; its output is read as a stream, put back in time order
- * ({@link EventOrder}), linked into rows ({@link FaultLinker}) and written in Arrow batches as it
- * goes, flushed at least every {@link #FLUSH_NANOS}: memory stays bounded and a capture killed
- * with SIGKILL leaves a file that yields every row up to the last flush. The capture ends when
- * the process exits, the duration passes or {@link #stop} is called; the file is finished in
- * every case, with bpftrace's lost-event count in the footer.
+ * <p>The program's records are read from its ring buffer every {@link #POLL_NANOS}, put back in
+ * time order ({@link EventOrder}), linked into rows ({@link FaultLinker}) and written in Arrow
+ * batches as they go, flushed at least every {@link #FLUSH_NANOS}: memory stays bounded and a
+ * capture killed with SIGKILL leaves a file that yields every row up to the last flush (its
+ * probes go with it: they are held by its file descriptors). With {@link Detail#SUMMARY} the
+ * program links and counts in the kernel, and the file gets histogram rows
+ * ({@link SummaryRows}) at the end and every interval instead of a row per fault.
+ *
+ * <p>The capture ends when the process exits (seen within {@link #POLL_NANOS}), the duration
+ * passes or {@link #stop} is called; the file is finished in every case, with the records the
+ * program had to drop in the footer. A process with no userfaultfd yet is waited for: QEMU opens
+ * its uffd only when postcopy starts.
  */
 public final class PassiveCapture {
     /** Rows reach the file at most this long after they were linked. */
     public static final long FLUSH_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** How often the ring buffer is read (the program never wakes its reader: that cost the traced process). */
+    static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     /**
-     * How far out of order bpftrace's per-CPU buffers may deliver events. It drains one CPU's
-     * buffer after another, so when it falls behind (a spinning handler and its faulting threads
-     * leave it little CPU) one CPU's events come as late as its backlog: 200 ms left 4,306 of
-     * 26,000 events out of order in a 20k faults/s capture here; 2 s left none.
+     * How far out of order records may arrive: one ring buffer for all CPUs keeps them in the
+     * order they were reserved, and a program reads its clock just before reserving, so records
+     * are out of order by at most the time between the two on a preempted CPU.
      */
-    public static final long ORDER_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(2);
-    /** Footer key: events bpftrace reported lost. */
+    static final long ORDER_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** Footer key: records lost (the ring buffer was full, or a record could not be decoded). */
     public static final String FOOTER_LOST = "lost_events";
-    /** After the process exits, bpftrace is stopped once no event has come for this long. */
-    static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
-    /** Entries per bpftrace map: fault entries waiting for their message, one per page or thread. */
-    static final int MAP_KEYS = 1 << 16;
-    /** Per-CPU perf ring of bpftrace, in pages (16 MiB each): a burst of faults must fit. */
-    static final int PERF_RB_PAGES = 4096;
+    /** Footer key: JSON object of the faulting threads' names by tid, as /proc told them. */
+    public static final String FOOTER_THREADS = "threads";
+    /** Header key: QEMU's vCPU thread ids (a JSON array, in vCPU order), from QMP. */
+    public static final String KEY_VCPUS = "vcpus";
+    /** Header key: events or summary. */
+    public static final String KEY_DETAIL = "detail";
+    /** The trace's {@code source}. */
+    public static final String SOURCE = "ebpf";
 
-    /** A progress report: rows written, faults linked, nanoseconds so far. */
-    public record Progress(long rows, long faults, long nanos) {
+    /** How much a capture keeps. */
+    public enum Detail {
+        /** A row per fault and per ioctl no fault waited on. */
+        EVENTS,
+        /** Latency histograms and counts per region × ioctl, kept in the kernel. */
+        SUMMARY;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * How to capture.
+     *
+     * @param out            the trace to write
+     * @param durationNanos  stop this long after the probes were attached (0: until the process exits or {@link #stop})
+     * @param command        the command line, for the header
+     * @param intervalNanos  summary mode: write the histograms this often too (0: at the end only)
+     * @param qmp            a QEMU QMP socket to name the regions by RAMBlock (null: none)
+     */
+    public record Options(Path out, Compression compression, long durationNanos, String command, Detail detail,
+                          long intervalNanos, Path qmp) {
+    }
+
+    /** A progress report: rows written, faults linked (summary: counted), nanoseconds so far, whether a uffd was seen. */
+    public record Progress(long rows, long faults, long nanos, boolean uffdSeen) {
     }
 
     private final int pid;
     private final Process launched;
-    private final Path out;
-    private final Compression compression;
-    private final long durationNanos;
-    private final String command;
+    private final Options options;
     private volatile boolean stopRequested;
     private volatile String endedBy = "process exited";
-    private volatile Process bpftrace;
-    private boolean began;
-    private volatile long beganNanos; // when the probes were attached; 0 before
-    private volatile long lastArrival = System.nanoTime();
-    private final Map<Long, ProcessMaps.Area> seenAreas = new HashMap<>();
+    private boolean uffdSeen;
+    private final Map<Integer, String> threadNames = new TreeMap<>();
+    private QemuInfo qemu;
+    private final Map<Long, ProcessMaps.Area> registeredAreas = new java.util.HashMap<>();
+    private int lastThread;
+    private String comm;
 
-    private PassiveCapture(int pid, Process launched, Path out, Compression compression, long durationNanos, String command) {
+    private PassiveCapture(int pid, Process launched, Options options) {
         this.pid = pid;
         this.launched = launched;
-        this.out = out;
-        this.compression = compression;
-        this.durationNanos = durationNanos;
-        this.command = command;
+        this.options = options;
     }
 
     /**
-     * Prepares a capture of the running process {@code pid}.
+     * Prepares a capture of the running process {@code pid}; one with no userfaultfd yet is waited for.
      *
-     * @param durationNanos stop after this long (0: until the process exits or {@link #stop})
-     * @throws CaptureException (one line) if bpftrace is missing, privilege is missing, the process
-     *                          does not exist or has no userfaultfd
+     * @throws CaptureException (one line) if privilege or libbpf is missing, or there is no such process
      */
-    public static PassiveCapture attach(int pid, Path out, Compression compression, long durationNanos, String command)
-            throws IOException {
+    public static PassiveCapture attach(int pid, Options options) {
         checkTools();
-        if (!Files.isDirectory(Path.of("/proc/" + pid))) {
+        if (!Files.isDirectory(Path.of("/proc/" + pid)) || exited(pid)) {
             throw new CaptureException("no process with pid " + pid);
         }
-        Target target = Target.look(pid);
-        int[] fds = target.fds();
-        ProcessMaps maps = target.maps();
-        if (fds.length == 0 && maps.registered().isEmpty()) {
-            throw new CaptureException("process " + pid + " (" + comm(pid) + ") has no userfaultfd open and no memory "
-                    + "registered with one: nothing to capture (to trace a handler from its start: faultline record -- COMMAND)");
-        }
-        return new PassiveCapture(pid, null, out, compression, durationNanos, command);
+        return new PassiveCapture(pid, null, options);
     }
 
     /**
      * Starts {@code argv} stopped before its first instruction, to be traced from the start by
-     * {@link #run} (which lets it go once bpftrace is attached). Its stdin, stdout and stderr are ours.
+     * {@link #run} (which lets it go once the probes are attached). Its stdin, stdout and stderr are ours.
      */
-    public static PassiveCapture launch(List<String> argv, Path out, Compression compression, long durationNanos, String command)
-            throws IOException {
+    public static PassiveCapture launch(List<String> argv, Options options) {
         checkTools();
         List<String> cmd = new ArrayList<>(List.of("sh", "-c", "kill -STOP $$; exec \"$@\"", "sh"));
         cmd.addAll(argv);
@@ -127,20 +143,9 @@ public final class PassiveCapture {
                 p.destroyForcibly();
                 throw new CaptureException("could not start " + argv.getFirst() + " stopped for tracing");
             }
-            sleepMillis(2);
+            sleepNanos(TimeUnit.MILLISECONDS.toNanos(2));
         }
-        return new PassiveCapture(pid, p, out, compression, durationNanos, command);
-    }
-
-    /** What a process has open and mapped, as /proc shows it now. */
-    private record Target(int[] fds, ProcessMaps maps) {
-        static Target look(int pid) throws IOException {
-            try {
-                return new Target(ProcessMaps.uffdFds(pid), ProcessMaps.read(pid));
-            } catch (NoSuchFileException e) {
-                throw new CaptureException("process " + pid + " exited before it could be attached to");
-            }
-        }
+        return new PassiveCapture(pid, p, options);
     }
 
     /** The traced process. */
@@ -148,219 +153,242 @@ public final class PassiveCapture {
         return pid;
     }
 
+    /** Whether the process has a userfaultfd open or memory registered now (else the capture will wait for one). */
+    public boolean hasUffd() {
+        try {
+            return ProcessMaps.uffdFds(pid).length > 0 || !ProcessMaps.read(pid).registered().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Ends the capture (e.g. on Ctrl-C); {@link #run} then finishes the file and returns. */
     public void stop() {
         endedBy = "stopped";
         stopRequested = true;
-        interrupt();
     }
 
     /**
      * Captures until the process exits, the duration passes or {@link #stop}.
      *
-     * @param progress called about once a second on the calling thread
-     * @throws CaptureException if bpftrace fails (the file keeps what was captured)
+     * @param progress called once when the probes are attached, then about once a second, on the calling thread
+     * @throws CaptureException if the program cannot be loaded or attached (nothing is written then)
      */
     public CaptureSummary run(Consumer<Progress> progress) throws IOException {
-        Target target = Target.look(pid);
-        int[] fds = target.fds();
-        ProcessMaps maps = target.maps();
-        long lo = -1;
-        long hi = 0;
-        for (ProcessMaps.Area a : maps.registered()) {
-            lo = lo < 0 ? a.start() : Math.min(lo, a.start());
-            hi = Math.max(hi, a.end());
-        }
-        Path script = Files.createTempFile("faultline-capture-", ".bt");
-        Files.writeString(script, BpftraceScript.forPid(pid, fds, lo, hi));
-        ProcessBuilder pb = new ProcessBuilder("bpftrace", "--no-warnings", script.toString());
-        pb.environment().put("BPFTRACE_PERF_RB_PAGES", Integer.toString(PERF_RB_PAGES));
-        pb.environment().put("BPFTRACE_MAP_KEYS_MAX", Integer.toString(MAP_KEYS));
-        pb.redirectInput(ProcessBuilder.Redirect.PIPE);
+        boolean summary = options.detail() == Detail.SUMMARY;
         Sink sink = new Sink();
-        FaultLinker linker = new FaultLinker(sink, address -> seenAreas.containsKey(address) ? seenAreas.get(address) : areaAt(address));
-        for (ProcessMaps.Area a : maps.registered()) {
-            linker.known(a.start(), a.end(), a.backend(), a.modes());
-        }
+        FaultLinker linker = new FaultLinker(sink, this::registeredArea);
         sink.linker = linker;
         EventOrder order = new EventOrder(ORDER_WINDOW_NANOS, linker);
         long t0 = System.nanoTime();
-        long lost = 0;
-        List<String> errors = new ArrayList<>();
+        CaptureProgram program;
         try {
-            Process b = pb.start();
-            bpftrace = b;
-            if (stopRequested) {
-                interrupt(); // a stop that came while bpftrace was starting
+            program = CaptureProgram.load(pid, summary);
+        } catch (CaptureException e) {
+            releaseLaunched();
+            throw e;
+        }
+        sink.program = program;
+        SummaryRows summaryRows = summary ? new SummaryRows(program) : null;
+        long lost;
+        try {
+            seed(program, linker);
+            program.attach();
+            long began = System.nanoTime();
+            progress.accept(new Progress(0, 0, began - t0, uffdSeen)); // the first report: the probes are in
+            if (launched != null) {
+                signal(pid, "CONT");
+            } else {
+                for (int fd : uffdFds()) { // opened while the probes went in
+                    program.markUffd(fd);
+                    uffdSeen = true;
+                }
             }
-            Thread err = Thread.ofPlatform().name("faultline-bpftrace-stderr").daemon().start(() -> readErrors(b, errors));
-            Thread watch = Thread.ofPlatform().name("faultline-capture-watch").daemon().start(() -> watch(b));
-            lost = readEvents(b.getInputStream(), order, sink, linker, progress, t0);
-            if (!began) {
-                b.waitFor();
-                err.join(1000);
-                throw new CaptureException("bpftrace failed to attach: " + (errors.isEmpty() ? "exit " + b.exitValue() : errors.getLast()));
+            long lastFlush = began;
+            long lastProgress = began;
+            long lastInterval = began;
+            Consumer<CapturedEvent> reader = e -> {
+                switch (e.type) {
+                    case CaptureRecord.MSG -> noteThread(e.words[3] != 0 ? (int) e.words[3] : (int) e.words[5]);
+                    case CaptureRecord.IOCTL -> {
+                        if (e.words[0] == UffdAbi._UFFDIO_REGISTER && e.words[1] == 0) {
+                            registering(program, (int) e.words[7], e.words[2]);
+                        }
+                    }
+                    case CaptureRecord.UFFD -> uffdSeen = true;
+                    case CaptureRecord.FDS -> received(program, e);
+                    default -> { }
+                }
+                order.add(e);
+            };
+            while (true) {
+                int n = program.poll(reader);
+                long now = System.nanoTime();
+                if (stopRequested) {
+                    break;
+                }
+                if (options.durationNanos() > 0 && now - began >= options.durationNanos()) {
+                    endedBy = "duration";
+                    break;
+                }
+                if (launched != null ? !launched.isAlive() : exited(pid)) {
+                    endedBy = "process exited";
+                    break;
+                }
+                if (now - lastFlush >= FLUSH_NANOS) {
+                    order.release(now - ORDER_WINDOW_NANOS);
+                    sink.flush();
+                    lastFlush = now;
+                }
+                if (summaryRows != null && options.intervalNanos() > 0 && now - lastInterval >= options.intervalNanos()) {
+                    summaryRows.write(sink, lastInterval, now, false);
+                    sink.flush();
+                    lastInterval = now;
+                }
+                if (now - lastProgress >= TimeUnit.SECONDS.toNanos(1)) {
+                    if (summary) {
+                        program.threads().keySet().forEach(this::noteThread);
+                    }
+                    progress.accept(new Progress(sink.rows, summary ? summaryRows.faults() : linker.faults(), now - t0, uffdSeen));
+                    lastProgress = now;
+                }
+                if (n < 1024) {
+                    sleepNanos(POLL_NANOS);
+                }
             }
-            b.waitFor();
-            err.join(1000);
-            watch.interrupt();
+            program.detach();
+            program.poll(reader);
             order.drain();
             linker.finish();
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            throw new CaptureException("interrupted");
-        } finally {
-            Files.deleteIfExists(script);
-            Process b = bpftrace;
-            if (b != null && b.isAlive()) {
-                b.destroyForcibly();
+            if (summaryRows != null) {
+                summaryRows.write(sink, lastInterval, System.nanoTime(), true);
             }
-            if (launched != null && launched.isAlive() && !began) {
-                launched.destroyForcibly(); // still held before its first instruction: only SIGKILL ends it
-            } else if (launched != null && launched.isAlive() && stopRequested) {
+            lost = program.lost() + program.malformed();
+        } finally {
+            program.close();
+            if (launched != null && launched.isAlive() && stopRequested) {
                 launched.destroy();
             }
         }
         long nanos = System.nanoTime() - t0;
-        Path file = sink.close(lost, nanos);
+        Path file = sink.close(lost, nanos, summaryRows);
         Map<ResolveIoctl, Long> byKind = new EnumMap<>(ResolveIoctl.class);
         for (ResolveIoctl op : ResolveIoctl.values()) {
-            if (linker.ioctls(op) > 0) {
-                byKind.put(op, linker.ioctls(op));
+            long count = summaryRows != null ? summaryRows.calls(op) : linker.ioctls(op);
+            if (count > 0) {
+                byKind.put(op, count);
             }
         }
-        return new CaptureSummary(file, sink.rows, linker.faults(), linker.resolves(), byKind, linker.latency(), lost,
-                order.late(), linker.outside(), nanos, endedBy);
+        return new CaptureSummary(file, sink.rows, summary ? summaryRows.faults() : linker.faults(),
+                summary ? summaryRows.resolves() : linker.resolves(), byKind,
+                summary ? summaryRows.latency() : linker.latency(), summary ? summaryRows.queue() : linker.queue(),
+                summary ? summaryRows.service() : linker.service(), lost, order.late(), linker.outside(), nanos, endedBy,
+                uffdSeen, options.detail());
     }
 
-    /** The probes are attached: a launched command may start. */
-    private void began() {
-        began = true;
-        beganNanos = System.nanoTime();
-        if (launched != null) {
-            signal(pid, "CONT");
+    /** What the process had registered and open before the probes went in. */
+    private void seed(CaptureProgram program, FaultLinker linker) throws IOException {
+        ProcessMaps maps;
+        try {
+            maps = ProcessMaps.read(pid);
+        } catch (NoSuchFileException e) {
+            throw new CaptureException("process " + pid + " exited before it could be attached to");
         }
+        for (ProcessMaps.Area a : maps.areas()) {
+            if (a.backend().isHugetlb()) {
+                program.addHugeArea(a.start(), a.end(), Long.numberOfTrailingZeros(a.pageSize()));
+            }
+        }
+        for (ProcessMaps.Area a : maps.registered()) {
+            int slot = program.addRegion(a.start(), a.end(), Long.numberOfTrailingZeros(a.backend().pageSize()));
+            linker.known(slot, a.start(), a.end(), a.backend(), a.modes(), FaultLinker.mappingName(a.path()));
+        }
+        for (int fd : uffdFds()) {
+            program.markUffd(fd);
+            uffdSeen = true;
+        }
+        uffdSeen |= !maps.registered().isEmpty();
+        if (options.qmp() != null && !maps.registered().isEmpty()) {
+            qemu = QemuInfo.query(options.qmp());
+        }
+    }
+
+    private int[] uffdFds() {
+        try {
+            return ProcessMaps.uffdFds(pid);
+        } catch (IOException e) {
+            return new int[0];
+        }
+    }
+
+    /** Descriptors received over a socket: the uffds among them are watched from now on. */
+    private void received(CaptureProgram program, CapturedEvent e) {
+        for (int i = 0; i < (int) e.words[0]; i++) {
+            int fd = (int) e.words[1 + i];
+            try {
+                if (fd >= 0 && Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/" + fd)).toString().contains("[userfaultfd]")) {
+                    program.markUffd(fd);
+                    uffdSeen = true;
+                }
+            } catch (IOException ignored) {
+                // closed again already, or the process is gone
+            }
+        }
+    }
+
+    /**
+     * A registration has just been read from the ring: what backs it is asked now, while the process
+     * is there (the linker sees it only after the ordering window), and the program learns its page
+     * size at once, so that faults on hugetlb pages are keyed by their huge page from the start.
+     */
+    private void registering(CaptureProgram program, int slot, long start) {
+        ProcessMaps.Area a = areaAt(start);
+        registeredAreas.put(start, a);
+        if (a != null) {
+            program.setPageShift(slot, Long.numberOfTrailingZeros(a.backend().pageSize()));
+        }
+        if (comm == null) {
+            comm = comm(pid);
+        }
+        if (options.qmp() != null && qemu == null) {
+            qemu = QemuInfo.query(options.qmp());
+        }
+    }
+
+    private ProcessMaps.Area registeredArea(long start) {
+        return registeredAreas.containsKey(start) ? registeredAreas.get(start) : areaAt(start);
     }
 
     private ProcessMaps.Area areaAt(long address) {
         try {
             return ProcessMaps.read(pid).at(address);
         } catch (IOException e) {
-            return null; // the process is gone: the region is taken as anon
+            return null; // the process is gone: the mapping it was seen making decides
         }
     }
 
-    /** Reads bpftrace's stdout to its end; returns the events it reported lost. */
-    private long readEvents(InputStream in, EventOrder order, Sink sink, FaultLinker linker, Consumer<Progress> progress,
-                            long t0) throws IOException {
-        byte[] buf = new byte[1 << 16];
-        byte[] line = new byte[512];
-        int len = 0;
-        long lost = 0;
-        CapturedEvent e = new CapturedEvent();
-        long lastFlush = System.nanoTime();
-        long lastProgress = lastFlush;
-        int n;
-        while ((n = in.read(buf)) > 0) {
-            for (int i = 0; i < n; i++) {
-                byte c = buf[i];
-                if (c != '\n') {
-                    if (len < line.length) {
-                        line[len++] = c;
-                    }
-                    continue;
-                }
-                if (e.parse(line, len)) {
-                    if (e.type == 'B') {
-                        began(); // BEGIN runs once every probe is attached
-                    } else if (e.type != 'T') {
-                        lastArrival = System.nanoTime();
-                    }
-                    if (e.type == 'I' && e.words[0] == UffdAbi._UFFDIO_REGISTER && e.words[1] == 0) {
-                        // what backs it, asked now: by the time the window lets it through the process may be gone
-                        seenAreas.put(e.words[2], areaAt(e.words[2]));
-                    }
-                    order.add(e);
-                } else {
-                    lost += lostCount(line, len);
-                }
-                len = 0;
-            }
-            long now = System.nanoTime();
-            if (now - lastFlush >= FLUSH_NANOS) {
-                sink.flush();
-                lastFlush = now;
-            }
-            if (now - lastProgress >= TimeUnit.SECONDS.toNanos(1)) {
-                progress.accept(new Progress(sink.rows, linker.faults(), now - t0));
-                lastProgress = now;
-            }
-        }
-        return lost;
-    }
-
-    /** bpftrace's "Lost N events" line, else 0. */
-    static long lostCount(byte[] line, int len) {
-        String s = new String(line, 0, len, StandardCharsets.US_ASCII).strip();
-        if (s.startsWith("Lost ") && s.endsWith(" events")) {
-            try {
-                return Long.parseLong(s.substring(5, s.length() - 7).strip());
-            } catch (NumberFormatException ignored) {
-                return 0;
-            }
-        }
-        return 0;
-    }
-
-    private static void readErrors(Process b, List<String> errors) {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(b.getErrorStream(), StandardCharsets.UTF_8))) {
-            String l;
-            while ((l = r.readLine()) != null) {
-                if (!l.contains("RLIMIT_MEMLOCK") && !l.isBlank()) { // the memlock warning is harmless (DESIGN.md §4)
-                    synchronized (errors) {
-                        errors.add(l.strip());
-                    }
-                }
-            }
-        } catch (IOException ignored) {
-            // bpftrace is gone
+    /** Remembers the name of a faulting thread the first time it is seen, while it still runs. */
+    private void noteThread(int tid) {
+        if (tid != 0 && tid != lastThread) {
+            lastThread = tid;
+            threadNames.computeIfAbsent(tid, this::threadName);
         }
     }
 
-    /**
-     * Ends bpftrace when the process exits or the duration passes. The duration counts from the
-     * probes' attaching, not from bpftrace's start: on a loaded machine bpftrace took over 1.5 s
-     * to attach, and a 1.5 s capture ended before it had seen anything.
-     */
-    private void watch(Process b) {
-        ProcessHandle target = ProcessHandle.of(pid).orElse(null);
-        while (b.isAlive()) {
-            boolean gone = target == null || !target.isAlive() || (launched != null && !launched.isAlive());
-            if (gone) {
-                // bpftrace may still be working through its perf buffers: end it once its output has gone quiet
-                while (System.nanoTime() - lastArrival < QUIET_NANOS && sleepMillis(20)) {
-                    Thread.onSpinWait();
-                }
-                interrupt();
-                return;
-            }
-            long since = beganNanos;
-            if (durationNanos > 0 && since != 0 && System.nanoTime() - since >= durationNanos) {
-                endedBy = "duration";
-                interrupt();
-                return;
-            }
-            if (!sleepMillis(20)) {
-                return;
-            }
+    private void releaseLaunched() {
+        if (launched != null && launched.isAlive()) {
+            launched.destroyForcibly(); // still held before its first instruction: only SIGKILL ends it
         }
     }
 
-    /** SIGINT to bpftrace: it detaches and flushes its output. */
-    private void interrupt() {
-        Process b = bpftrace;
-        if (b != null && b.isAlive()) {
-            signal((int) b.pid(), "INT");
+    /** Whether {@code pid} is gone or a zombie (exited, not yet reaped by its parent). */
+    static boolean exited(int pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state == 'Z' || state == 'X';
+        } catch (IOException | IndexOutOfBoundsException e) {
+            return true;
         }
     }
 
@@ -374,14 +402,8 @@ public final class PassiveCapture {
         }
     }
 
-    private static boolean sleepMillis(long ms) {
-        try {
-            Thread.sleep(ms);
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+    private static void sleepNanos(long nanos) {
+        LockSupport.parkNanos(nanos);
     }
 
     private static boolean stopped(int pid) {
@@ -393,6 +415,14 @@ public final class PassiveCapture {
         }
     }
 
+    private String threadName(int tid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/task/" + tid + "/comm")).strip();
+        } catch (IOException e) {
+            return null; // gone already
+        }
+    }
+
     private static String comm(int pid) {
         try {
             return Files.readString(Path.of("/proc/" + pid + "/comm")).strip();
@@ -401,14 +431,15 @@ public final class PassiveCapture {
         }
     }
 
-    /** Checks bpftrace is installed, we may load BPF, and tracefs is there (mounting it as root). */
+    /** Checks we may load BPF (root), libbpf is there and tracefs is mounted (mounting it as root). */
     static void checkTools() {
-        if (!onPath("bpftrace")) {
-            throw new CaptureException("bpftrace is not installed; passive capture needs it: apt-get install bpftrace");
-        }
         if (!isRoot()) {
-            throw new CaptureException("passive capture needs root (bpftrace loads BPF programs); run it as root or with sudo");
+            throw new CaptureException("passive capture needs root (it loads a BPF program); run it as root or with sudo");
         }
+        if (!Libbpf.available()) {
+            throw new CaptureException("passive capture needs libbpf: " + Libbpf.unavailableReason());
+        }
+        CaptureProgram.image(); // says how to rebuild when the jar has no program
         Path tracing = Path.of("/sys/kernel/tracing/events");
         if (!Files.isDirectory(tracing)) {
             try {
@@ -420,15 +451,6 @@ public final class PassiveCapture {
                 throw new CaptureException("tracefs is not mounted and could not be: mount -t tracefs nodev /sys/kernel/tracing");
             }
         }
-    }
-
-    private static boolean onPath(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(dir, tool))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static boolean isRoot() {
@@ -445,10 +467,11 @@ public final class PassiveCapture {
     }
 
     /** Writes rows, creating the file at the first one so the header lists the regions known by then. */
-    private final class Sink implements FaultLinker.Sink {
+    final class Sink implements FaultLinker.Sink {
         private final List<RegionInfo> regions = new ArrayList<>();
         private TraceWriter writer;
         FaultLinker linker;
+        CaptureProgram program;
         long rows;
 
         @Override
@@ -460,15 +483,32 @@ public final class PassiveCapture {
         }
 
         @Override
+        public String nameFor(long start, long length) {
+            return qemu == null ? null : qemu.claim(length);
+        }
+
+        @Override
         public void row(TraceEvent row) throws IOException {
-            if (writer == null) {
-                TraceHeader h = TraceHeader.now("bpftrace", command, linker.features(), regions)
-                        .with("pid", Integer.toString(pid))
-                        .with("comm", comm(pid));
-                writer = TraceWriter.create(out, h, compression);
-            }
+            open();
             writer.append(row);
             rows++;
+        }
+
+        void open() throws IOException {
+            if (writer == null) {
+                TraceHeader h = TraceHeader.now(SOURCE, options.command(), linker.features(), regions)
+                        .with("pid", Integer.toString(pid))
+                        .with("comm", comm != null ? comm : comm(pid))
+                        .with(KEY_DETAIL, options.detail().label());
+                if (qemu != null && qemu.error() != null) {
+                    h = h.with("qmp", qemu.error());
+                }
+                if (qemu != null && !qemu.vcpus().isEmpty()) {
+                    h = h.with(KEY_VCPUS, qemu.vcpus().toString().replace(" ", ""));
+                }
+                writer = TraceWriter.create(options.out(), h, options.compression(), false,
+                        options.detail() == Detail.SUMMARY);
+            }
         }
 
         void flush() throws IOException {
@@ -477,16 +517,32 @@ public final class PassiveCapture {
             }
         }
 
-        Path close(long lost, long nanos) throws IOException {
+        Path close(long lost, long nanos, SummaryRows summary) throws IOException {
             if (writer == null) {
                 return null;
             }
             writer.putFooter(FOOTER_LOST, Long.toString(lost));
             writer.putFooter("duration_ns", Long.toString(nanos));
-            writer.putFooter("faults", Long.toString(linker.faults()));
-            writer.putFooter("resolves", Long.toString(linker.resolves()));
+            writer.putFooter("faults", Long.toString(summary != null ? summary.faults() : linker.faults()));
+            writer.putFooter("resolves", Long.toString(summary != null ? summary.resolves() : linker.resolves()));
+            writer.putFooter("ended_by", endedBy);
+            writer.putFooter(FOOTER_THREADS, threadsJson());
             writer.close();
-            return out;
+            return options.out();
         }
+
+        /** A thread a summary row names. */
+        void thread(int tid) {
+            noteThread(tid);
+        }
+
+        TraceWriter writer() throws IOException {
+            open();
+            return writer;
+        }
+    }
+
+    private String threadsJson() throws IOException {
+        return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(threadNames);
     }
 }

@@ -89,6 +89,11 @@ public final class ProcessMaps {
         return upTo > 0;
     }
 
+    /** Every area, in address order. */
+    public List<Area> areas() {
+        return areas;
+    }
+
     /** The areas userfaultfd is registered on, in address order. */
     public List<Area> registered() {
         return areas.stream().filter(a -> a.modes() != 0).toList();

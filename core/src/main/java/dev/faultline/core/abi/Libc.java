@@ -131,7 +131,8 @@ public final class Libc {
         return LINKER.downcallHandle(find(name), fd, options);
     }
 
-    private static RuntimeException rethrow(Throwable t) {
+    /** {@code t} as an unchecked exception (an Error is thrown as is): what a downcall's invokeExact may throw. */
+    static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) {
             return r;
         }

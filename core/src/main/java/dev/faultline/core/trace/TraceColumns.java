@@ -4,6 +4,7 @@ import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.TinyIntVector;
+import org.apache.arrow.vector.VarBinaryVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 
 /**
@@ -11,7 +12,9 @@ import org.apache.arrow.vector.VectorSchemaRoot;
  * that {@link TraceWriter} and {@link TraceReader} address columns as fields, not by lookup per row.
  *
  * <p>Binding checks that every v1 column is present with its type; {@link #run} is null when the
- * file has no run column. The vectors belong to the root: they are valid as long as it is open.
+ * file has no run column, {@link #resolveMode} when it was written before that column, the
+ * summary columns in any file that is not a summary. The vectors belong to the root: they are
+ * valid as long as it is open.
  */
 final class TraceColumns {
     final BigIntVector seq;
@@ -27,12 +30,21 @@ final class TraceColumns {
     final BigIntVector resolveOffset;
     final BigIntVector resolveLength;
     final IntVector result;
+    final IntVector resolveMode;
     final BigIntVector tFault;
     final BigIntVector tRead;
     final BigIntVector tResolveStart;
     final BigIntVector tResolveEnd;
     final BigIntVector tWake;
     final IntVector run;
+    // summary files only (null otherwise)
+    final BigIntVector count;
+    final BigIntVector countTimed;
+    final BigIntVector totalNanos;
+    final BigIntVector totalFaultNanos;
+    final VarBinaryVector histLatency;
+    final VarBinaryVector histQueue;
+    final VarBinaryVector histService;
 
     /**
      * @param name the file's name, for the refusal message
@@ -52,12 +64,20 @@ final class TraceColumns {
         resolveOffset = column(root, name, TraceSchema.RESOLVE_OFFSET, BigIntVector.class);
         resolveLength = column(root, name, TraceSchema.RESOLVE_LENGTH, BigIntVector.class);
         result = column(root, name, TraceSchema.RESULT, IntVector.class);
+        resolveMode = root.getVector(TraceSchema.RESOLVE_MODE) instanceof IntVector v ? v : null;
         tFault = column(root, name, TraceSchema.T_FAULT, BigIntVector.class);
         tRead = column(root, name, TraceSchema.T_READ, BigIntVector.class);
         tResolveStart = column(root, name, TraceSchema.T_RESOLVE_START, BigIntVector.class);
         tResolveEnd = column(root, name, TraceSchema.T_RESOLVE_END, BigIntVector.class);
         tWake = column(root, name, TraceSchema.T_WAKE, BigIntVector.class);
-        run = root.getVector(TraceSchema.RUN) instanceof IntVector v ? v : null;
+        run = root.getVector(TraceSchema.RUN) instanceof IntVector r ? r : null;
+        count = root.getVector(TraceSchema.COUNT) instanceof BigIntVector v1 ? v1 : null;
+        countTimed = root.getVector(TraceSchema.COUNT_TIMED) instanceof BigIntVector v2 ? v2 : null;
+        totalNanos = root.getVector(TraceSchema.TOTAL_NS) instanceof BigIntVector v3 ? v3 : null;
+        totalFaultNanos = root.getVector(TraceSchema.TOTAL_FAULT_NS) instanceof BigIntVector v4 ? v4 : null;
+        histLatency = root.getVector(TraceSchema.HIST_LATENCY) instanceof VarBinaryVector b1 ? b1 : null;
+        histQueue = root.getVector(TraceSchema.HIST_QUEUE) instanceof VarBinaryVector b2 ? b2 : null;
+        histService = root.getVector(TraceSchema.HIST_SERVICE) instanceof VarBinaryVector b3 ? b3 : null;
     }
 
     private static <T extends FieldVector> T column(VectorSchemaRoot root, String name, String column, Class<T> type)

@@ -25,6 +25,8 @@ public final class TraceEvent {
     public long resolveOffset;
     public long resolveLength;
     public int result;
+    /** The resolving ioctl's mode bits (UFFDIO_COPY_MODE_DONTWAKE …), 0 if none or unknown. */
+    public int resolveMode;
     public long tFault = UNKNOWN;
     public long tRead = UNKNOWN;
     public long tResolveStart = UNKNOWN;
@@ -32,6 +34,19 @@ public final class TraceEvent {
     public long tWake = UNKNOWN;
     /** The replay run (results files only); -1 when the file has no run column. */
     public int run = -1;
+    // summary rows only (EventKind#isSummary): 0 and null on event rows
+    /** Events the row stands for. */
+    public long count;
+    /** Of those, faults whose entry was seen. */
+    public long countTimed;
+    /** THREAD_BLOCKED: read to resolve, summed (ns). */
+    public long totalNanos;
+    /** THREAD_BLOCKED: fault entry to resolve, summed over timed faults (ns). */
+    public long totalFaultNanos;
+    /** FAULT_HISTOGRAM: HdrHistogram compressed encodings, or null. */
+    public byte[] histLatency;
+    public byte[] histQueue;
+    public byte[] histService;
 
     /** Resets every field to its empty value. */
     public TraceEvent clear() {
@@ -46,12 +61,20 @@ public final class TraceEvent {
         resolveOffset = 0;
         resolveLength = 0;
         result = 0;
+        resolveMode = 0;
         tFault = UNKNOWN;
         tRead = UNKNOWN;
         tResolveStart = UNKNOWN;
         tResolveEnd = UNKNOWN;
         tWake = UNKNOWN;
         run = -1;
+        count = 0;
+        countTimed = 0;
+        totalNanos = 0;
+        totalFaultNanos = 0;
+        histLatency = null;
+        histQueue = null;
+        histService = null;
         return this;
     }
 
@@ -68,12 +91,20 @@ public final class TraceEvent {
         resolveOffset = other.resolveOffset;
         resolveLength = other.resolveLength;
         result = other.result;
+        resolveMode = other.resolveMode;
         tFault = other.tFault;
         tRead = other.tRead;
         tResolveStart = other.tResolveStart;
         tResolveEnd = other.tResolveEnd;
         tWake = other.tWake;
         run = other.run;
+        count = other.count;
+        countTimed = other.countTimed;
+        totalNanos = other.totalNanos;
+        totalFaultNanos = other.totalFaultNanos;
+        histLatency = other.histLatency;
+        histQueue = other.histQueue;
+        histService = other.histService;
         return this;
     }
 
@@ -82,9 +113,11 @@ public final class TraceEvent {
         return o instanceof TraceEvent e && seq == e.seq && kind == e.kind && region == e.region
                 && offset == e.offset && address == e.address && flags == e.flags && tid == e.tid
                 && ioctl == e.ioctl && resolveOffset == e.resolveOffset && resolveLength == e.resolveLength
-                && result == e.result && tFault == e.tFault && tRead == e.tRead
+                && result == e.result && resolveMode == e.resolveMode && tFault == e.tFault && tRead == e.tRead
                 && tResolveStart == e.tResolveStart && tResolveEnd == e.tResolveEnd && tWake == e.tWake
-                && run == e.run;
+                && run == e.run && count == e.count && countTimed == e.countTimed && totalNanos == e.totalNanos
+                && totalFaultNanos == e.totalFaultNanos && java.util.Arrays.equals(histLatency, e.histLatency)
+                && java.util.Arrays.equals(histQueue, e.histQueue) && java.util.Arrays.equals(histService, e.histService);
     }
 
     @Override

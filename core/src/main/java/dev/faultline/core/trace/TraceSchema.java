@@ -25,7 +25,9 @@ import java.util.Map;
  * <p>The dictionaries never change within a file: {@code kind} holds the {@link EventKind} names,
  * {@code ioctl} the {@link ResolveIoctl} names, {@code backend} the trace backend names, each in
  * enum order, so a dictionary index is the enum's ordinal. Results of a replay add an int32
- * {@code run} column; readers accept any further columns and ignore them.
+ * {@code run} column; readers accept any further columns and ignore them, and read the
+ * {@code resolve_mode} column as 0 in files written before it. Summary files (a passive capture's
+ * {@code --detail summary}) add the summary columns, null on event rows.
  */
 public final class TraceSchema {
     public static final String SEQ = "seq";
@@ -41,12 +43,28 @@ public final class TraceSchema {
     public static final String RESOLVE_OFFSET = "resolve_offset";
     public static final String RESOLVE_LENGTH = "resolve_length";
     public static final String RESULT = "result";
+    /** The resolving ioctl's mode bits (UFFDIO_COPY_MODE_DONTWAKE …); files before it lack the column (read as 0). */
+    public static final String RESOLVE_MODE = "resolve_mode";
     public static final String T_FAULT = "t_fault";
     public static final String T_READ = "t_read";
     public static final String T_RESOLVE_START = "t_resolve_start";
     public static final String T_RESOLVE_END = "t_resolve_end";
     public static final String T_WAKE = "t_wake";
     public static final String RUN = "run";
+    /** Summary files: events a summary row stands for (faults, or ioctls). */
+    public static final String COUNT = "count";
+    /** Summary files: of {@link #COUNT}, the faults whose entry (page_fault_user) was seen. */
+    public static final String COUNT_TIMED = "count_timed";
+    /** Summary files, THREAD_BLOCKED: nanoseconds from each fault's read to its resolving ioctl's exit, summed. */
+    public static final String TOTAL_NS = "total_ns";
+    /** Summary files, THREAD_BLOCKED: nanoseconds from each fault's entry to its resolving ioctl's exit, summed (timed faults). */
+    public static final String TOTAL_FAULT_NS = "total_fault_ns";
+    /** Summary files, FAULT_HISTOGRAM: HdrHistogram (compressed encoding) of fault entry to resolve, ns. */
+    public static final String HIST_LATENCY = "hist_latency";
+    /** Summary files, FAULT_HISTOGRAM: HdrHistogram of fault entry to read (queue), ns. */
+    public static final String HIST_QUEUE = "hist_queue";
+    /** Summary files, FAULT_HISTOGRAM: HdrHistogram of read to resolve (service), ns. */
+    public static final String HIST_SERVICE = "hist_service";
 
     /** Rows per record batch at most. */
     public static final int BATCH_ROWS = 64 * 1024;
@@ -58,6 +76,7 @@ public final class TraceSchema {
     private static final ArrowType INT8 = new ArrowType.Int(8, true);
     private static final ArrowType INT32 = new ArrowType.Int(32, true);
     private static final ArrowType INT64 = new ArrowType.Int(64, true);
+    private static final ArrowType BINARY = ArrowType.Binary.INSTANCE;
 
     /** The trace backend names in dictionary order. */
     static final List<String> BACKEND_NAMES = backendNames();
@@ -75,6 +94,11 @@ public final class TraceSchema {
 
     /** The schema, with {@code metadata} and, for replay results, the run column. */
     public static Schema schema(Map<String, String> metadata, boolean withRun) {
+        return schema(metadata, withRun, false);
+    }
+
+    /** The schema, with {@code metadata}, the run column for replay results, the summary columns for summary files. */
+    public static Schema schema(Map<String, String> metadata, boolean withRun, boolean withSummary) {
         List<Field> f = new ArrayList<>();
         f.add(plain(SEQ, INT64, false));
         f.add(dictionary(KIND, KIND_DICT_ID));
@@ -89,6 +113,7 @@ public final class TraceSchema {
         f.add(plain(RESOLVE_OFFSET, INT64, false));
         f.add(plain(RESOLVE_LENGTH, INT64, false));
         f.add(plain(RESULT, INT32, false));
+        f.add(plain(RESOLVE_MODE, INT32, false));
         f.add(plain(T_FAULT, INT64, true));
         f.add(plain(T_READ, INT64, true));
         f.add(plain(T_RESOLVE_START, INT64, true));
@@ -96,6 +121,15 @@ public final class TraceSchema {
         f.add(plain(T_WAKE, INT64, true));
         if (withRun) {
             f.add(plain(RUN, INT32, false));
+        }
+        if (withSummary) {
+            f.add(plain(COUNT, INT64, true));
+            f.add(plain(COUNT_TIMED, INT64, true));
+            f.add(plain(TOTAL_NS, INT64, true));
+            f.add(plain(TOTAL_FAULT_NS, INT64, true));
+            f.add(plain(HIST_LATENCY, BINARY, true));
+            f.add(plain(HIST_QUEUE, BINARY, true));
+            f.add(plain(HIST_SERVICE, BINARY, true));
         }
         return new Schema(f, metadata);
     }

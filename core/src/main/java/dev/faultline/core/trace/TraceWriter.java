@@ -59,7 +59,8 @@ public final class TraceWriter implements AutoCloseable {
     private long total;
     private boolean closed;
 
-    private TraceWriter(Path path, TraceHeader header, Compression compression, boolean withRun) throws IOException {
+    private TraceWriter(Path path, TraceHeader header, Compression compression, boolean withRun, boolean withSummary)
+            throws IOException {
         this.path = path;
         regions = new ArrayList<>(header.regions());
         regionBackend = new byte[regions.size()];
@@ -69,7 +70,7 @@ public final class TraceWriter implements AutoCloseable {
         }
         allocator = new RootAllocator();
         dictionaries = TraceSchema.dictionaries(allocator);
-        root = VectorSchemaRoot.create(TraceSchema.schema(header.toMetadata(), withRun), allocator);
+        root = VectorSchemaRoot.create(TraceSchema.schema(header.toMetadata(), withRun, withSummary), allocator);
         root.getFieldVectors().forEach(v -> v.setInitialCapacity(TraceSchema.BATCH_ROWS));
         root.allocateNew();
         c = new TraceColumns(root, path.toString());
@@ -91,8 +92,19 @@ public final class TraceWriter implements AutoCloseable {
      */
     public static TraceWriter create(Path path, TraceHeader header, Compression compression, boolean withRun)
             throws IOException {
+        return create(path, header, compression, withRun, false);
+    }
+
+    /**
+     * Creates (or truncates) {@code path} and writes the schema and dictionaries.
+     *
+     * @param withRun     whether rows carry a replay {@code run} column
+     * @param withSummary whether the file has the summary columns (a summary capture)
+     */
+    public static TraceWriter create(Path path, TraceHeader header, Compression compression, boolean withRun,
+                                     boolean withSummary) throws IOException {
         try {
-            return new TraceWriter(path, header, compression, withRun);
+            return new TraceWriter(path, header, compression, withRun, withSummary);
         } catch (IOException | RuntimeException e) {
             throw new IOException("cannot create trace " + path + ": " + e.getMessage(), e);
         }
@@ -159,6 +171,7 @@ public final class TraceWriter implements AutoCloseable {
         c.resolveOffset.set(i, e.resolveOffset);
         c.resolveLength.set(i, e.resolveLength);
         c.result.set(i, e.result);
+        c.resolveMode.set(i, e.resolveMode);
         setTime(c.tFault, i, e.tFault);
         setTime(c.tRead, i, e.tRead);
         setTime(c.tResolveStart, i, e.tResolveStart);
@@ -167,9 +180,41 @@ public final class TraceWriter implements AutoCloseable {
         if (c.run != null) {
             c.run.set(i, e.run);
         }
+        if (c.count != null) {
+            summary(i, e);
+        }
         rows = i + 1;
         if (rows == TraceSchema.BATCH_ROWS) {
             flush();
+        }
+    }
+
+    /** The summary columns: values on summary rows, nulls on event rows. */
+    private void summary(int i, TraceEvent e) {
+        if (!e.kind.isSummary()) {
+            c.count.setNull(i);
+            c.countTimed.setNull(i);
+            c.totalNanos.setNull(i);
+            c.totalFaultNanos.setNull(i);
+            c.histLatency.setNull(i);
+            c.histQueue.setNull(i);
+            c.histService.setNull(i);
+            return;
+        }
+        c.count.set(i, e.count);
+        c.countTimed.set(i, e.countTimed);
+        c.totalNanos.set(i, e.totalNanos);
+        c.totalFaultNanos.set(i, e.totalFaultNanos);
+        setBytes(c.histLatency, i, e.histLatency);
+        setBytes(c.histQueue, i, e.histQueue);
+        setBytes(c.histService, i, e.histService);
+    }
+
+    private static void setBytes(org.apache.arrow.vector.VarBinaryVector v, int i, byte[] b) {
+        if (b == null) {
+            v.setNull(i);
+        } else {
+            v.setSafe(i, b);
         }
     }
 

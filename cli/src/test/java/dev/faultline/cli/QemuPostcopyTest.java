@@ -1,0 +1,205 @@
+package dev.faultline.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.faultline.core.abi.UffdAbi;
+import dev.faultline.core.region.HugePages;
+import dev.faultline.core.trace.EventKind;
+import dev.faultline.core.trace.RegionInfo;
+import dev.faultline.core.trace.TraceEvent;
+import dev.faultline.core.trace.TraceReader;
+import dev.faultline.core.uffd.ResolveIoctl;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * A real third-party handler: QEMU's postcopy destination, captured by Faultline while it takes a
+ * live migration on loopback, checked against numbers that are not Faultline's — QEMU's own
+ * {@code query-migrate} and an independent count-only bpftrace program in the kernel.
+ */
+class QemuPostcopyTest {
+    @BeforeEach
+    void needsQemuRootAndBpftrace() throws Exception {
+        assumeTrue(Files.isExecutable(PostcopyMigration.qemu()), "qemu-system-x86 is not installed (apt-get install qemu-system-x86)");
+        PassiveRecordTest.assumeCanCapture();
+        assumeTrue(UffdIoctlCount.available(), "bpftrace is not installed (apt-get install bpftrace): nothing independent to check against");
+    }
+
+    /** Per ioctl nr, what the capture says was called: calls, errors, bytes, page-number sum. */
+    static Map<Integer, UffdIoctlCount.Counts> ioctlsInTrace(Path trace) throws Exception {
+        Map<Integer, long[]> by = new TreeMap<>();
+        Set<String> seen = new HashSet<>();
+        try (TraceReader r = TraceReader.open(trace)) {
+            List<RegionInfo> regions = r.header().regions();
+            for (TraceEvent e : PassiveRecordTest.rows(r)) {
+                if (e.ioctl == ResolveIoctl.NONE || e.tResolveStart == TraceEvent.UNKNOWN) {
+                    continue;
+                }
+                long dst = regions.get(e.region).base() + e.resolveOffset;
+                if (!seen.add(e.tResolveStart + ":" + dst)) {
+                    continue; // one ioctl that woke several faults
+                }
+                long[] c = by.computeIfAbsent(nr(e.ioctl), k -> new long[4]);
+                c[0]++;
+                c[1] += e.result < 0 ? 1 : 0;
+                c[2] += e.resolveLength;
+                c[3] += dst >>> 12;
+            }
+        }
+        Map<Integer, UffdIoctlCount.Counts> out = new TreeMap<>();
+        by.forEach((nr, c) -> out.put(nr, new UffdIoctlCount.Counts(c[0], c[1], c[2], c[3])));
+        return out;
+    }
+
+    static int nr(ResolveIoctl op) {
+        return switch (op) {
+            case COPY -> UffdAbi._UFFDIO_COPY;
+            case ZEROPAGE -> UffdAbi._UFFDIO_ZEROPAGE;
+            case WAKE -> UffdAbi._UFFDIO_WAKE;
+            case CONTINUE -> UffdAbi._UFFDIO_CONTINUE;
+            case MOVE -> UffdAbi._UFFDIO_MOVE;
+            case POISON -> UffdAbi._UFFDIO_POISON;
+            case WRITEPROTECT -> UffdAbi._UFFDIO_WRITEPROTECT;
+            case NONE -> -1;
+        };
+    }
+
+    /** The migration of the test under way (its directory holds QEMU's trace). */
+    private PostcopyMigration current;
+
+    @ParameterizedTest(name = "{0} {1} MiB preempt={2}")
+    @CsvSource({"ANON, 64, false", "MEMFD, 64, false", "HUGETLB2M, 32, false", "ANON, 64, true"})
+    void aPostcopyDestinationAttachedWhileItWaitsIsCapturedAsQemuAndTheKernelCountedIt(PostcopyMigration.Ram ram, int megabytes,
+                                                                                     boolean preempt, @TempDir Path dir)
+            throws Exception {
+        if (ram == PostcopyMigration.Ram.HUGETLB2M) {
+            long need = 2L * megabytes / 2 + 4; // source and destination, 2 MiB each
+            assumeTrue(HugePages.free(2 << 20) >= need, "needs " + need + " free 2M huge pages: " + HugePages.reserveHint(2 << 20, need));
+        }
+        Path trace = dir.resolve("postcopy.arrow");
+        PostcopyMigration.Outcome outcome;
+        CliRun capture;
+        Map<Integer, UffdIoctlCount.Counts> kernel;
+        try (PostcopyMigration m = PostcopyMigration.start(dir, ram, megabytes, 1, preempt)) {
+            current = m;
+            long pid = m.destinationPid();
+            // the operator's way: attach to the destination while it waits, before QEMU has a userfaultfd
+            CliRun.Running running = CliRun.start("record", "--pid", Long.toString(pid), "--qmp", m.faultlineQmp().toString(),
+                    "--json", "-o", trace.toString());
+            assertTrue(running.awaitErr("probes attached", 60_000), running.err());
+            assertTrue(running.err().contains("no userfaultfd yet: waiting for one"), running.err());
+            try (UffdIoctlCount count = UffdIoctlCount.start(pid, dir)) {
+                outcome = m.migrate(300);
+                m.close();
+                capture = running.join(30_000);
+                kernel = count.finish(10_000);
+            }
+        }
+        assertEquals(0, capture.exit(), capture.err());
+        JsonNode summary = new ObjectMapper().readTree(capture.out());
+        System.out.println(ram + " " + megabytes + " preempt=" + preempt + ": capture " + summary + "\n  kernel " + kernel
+                + "\n  qemu src " + outcome.source() + "\n  qemu dst " + outcome.destination());
+        assertEquals(0, summary.path("lost_events").asLong(), "nothing lost");
+        assertEquals(0, summary.path("outside_events").asLong(), "every message and ioctl is in a region the capture knows");
+        assertEquals("process exited", summary.path("ended_by").asText());
+
+        Map<Integer, UffdIoctlCount.Counts> captured = ioctlsInTrace(trace);
+        assertTrue(kernel.containsKey(UffdAbi._UFFDIO_COPY), "QEMU placed pages with UFFDIO_COPY: " + kernel);
+        for (int nr : List.of(UffdAbi._UFFDIO_WAKE, UffdAbi._UFFDIO_COPY, UffdAbi._UFFDIO_ZEROPAGE, UffdAbi._UFFDIO_CONTINUE)) {
+            assertEquals(kernel.get(nr), captured.get(nr), "ioctl nr " + nr + ": calls, errors, bytes and where, as the kernel counted them");
+        }
+
+        try (TraceReader r = TraceReader.open(trace)) {
+            List<String> names = r.header().regions().stream().map(RegionInfo::name).toList();
+            String ramBlock = ram == PostcopyMigration.Ram.ANON ? "pc.ram" : "ram0";
+            assertTrue(names.contains(ramBlock), "the guest RAM is named as QEMU names its RAMBlock: " + names);
+            assertTrue(names.contains("pc.bios"), names.toString());
+            assertEquals(names.size(), Set.copyOf(names).size(), "no region twice (QEMU's 4 KiB test area is left out): " + names);
+            RegionInfo guest = r.header().regions().get(names.indexOf(ramBlock));
+            assertEquals((long) megabytes << 20, guest.length());
+            assertEquals(ram.pageSize, guest.pageSize());
+            String vcpus = r.header().extra().get("vcpus");
+            assertTrue(vcpus != null && vcpus.matches("\\[\\d+\\]"), "the one vCPU's thread, from QMP: " + vcpus);
+            int vcpu = Integer.parseInt(vcpus.substring(1, vcpus.length() - 1));
+            long faults = 0;
+            long vcpuFaults = 0;
+            long blocked = 0;
+            long blockedCounted = 0;
+            long qemuCountedMicros = 0;
+            QemuBlocktimeTrace qemu = QemuBlocktimeTrace.read(current.blocktimeTrace());
+            for (TraceEvent e : PassiveRecordTest.rows(r)) {
+                if (e.kind != EventKind.PAGEFAULT) {
+                    continue;
+                }
+                if (e.tid == vcpu) {
+                    vcpuFaults++; // QEMU begins its count at the read, whether or not the page then needed placing
+                }
+                if (e.ioctl == ResolveIoctl.NONE) {
+                    continue; // placed before the handler read the message: nothing to resolve
+                }
+                faults++;
+                if (e.tid == vcpu) {
+                    long b = e.tResolveEnd - e.tRead;
+                    blocked += b;
+                    long q = qemu.take(r.header().regions().get(e.region).base() + e.offset);
+                    if (q >= 0) {
+                        blockedCounted += b;
+                        qemuCountedMicros += q;
+                    }
+                }
+            }
+            System.out.printf(java.util.Locale.ROOT, "%s %d MiB preempt=%s: %d faults resolved (%d by the vCPU), QEMU's fault thread "
+                            + "began %d (%d already received), its blocktime counted %d; %,d page requests; blocked %.2f ms in all, "
+                            + "%.2f ms on the faults QEMU counted, which QEMU's own trace times at %.2f ms; QEMU reports %d ms%n",
+                    ram, megabytes, preempt, faults, vcpuFaults, qemu.begun, qemu.alreadyReceived, qemu.countedFaults,
+                    outcome.postcopyRequests(), blocked / 1e6, blockedCounted / 1e6, qemuCountedMicros / 1e3,
+                    outcome.vcpuBlocktimeMillis().getFirst());
+            assertEquals(qemu.begun, vcpuFaults, "each fault QEMU's fault thread read from the vCPU is one in the capture");
+            assertTrue(outcome.postcopyRequests() <= faults, "no more page requests than faults read");
+            long placed = captured.values().stream().mapToLong(UffdIoctlCount.Counts::bytes).sum();
+            long total = outcome.source().path("ram").path("total").asLong();
+            assertTrue(placed <= total && total - placed <= 1 << 21, "postcopy placed " + placed + " of the RAM's " + total
+                    + " bytes: all of it but the clean first MiB below the guest's loop");
+            // QEMU's own trace brackets each fault it counted around Faultline's times: it stamps the begin just after the
+            // read Faultline sees return, the end after its bookkeeping that follows the ioctl Faultline sees return (later
+            // when the vCPU it just woke takes the placing thread's CPU first)
+            assertTrue(qemu.countedFaults > 0, "QEMU counted some faults");
+            double ours = blockedCounted / 1e6;
+            double theirs = qemuCountedMicros / 1e3;
+            assertTrue(ours <= theirs * 1.01 + 0.05, "Faultline times the faults QEMU counted at " + ours
+                    + " ms, more than QEMU's own trace (" + theirs + " ms) although QEMU stamps outside Faultline's events");
+            assertTrue(theirs <= ours * 1.5 + 2, "QEMU's trace times the faults it counted at " + theirs + " ms, Faultline at "
+                    + ours + " ms: more than its bookkeeping after the ioctl explains");
+            // and QEMU's reported total, those faults in whole milliseconds, cannot be more than there was
+            long reported = outcome.vcpuBlocktimeMillis().getFirst();
+            assertTrue(reported <= 1.10 * blocked / 1e6 + 2, "QEMU reports " + reported + " ms, more than the "
+                    + blocked / 1e6 + " ms its vCPU was blocked on all its faults");
+            assertEquals(outcome.blocktimeMillis(), reported, "one vCPU: all vCPUs blocked is that vCPU blocked");
+
+            Path report = dir.resolve("report");
+            CliRun analyze = CliRun.of("analyze", trace.toString(), "-o", report.toString());
+            assertEquals(0, analyze.exit(), analyze.err());
+            JsonNode blocktime = new ObjectMapper().readTree(report.resolve("summary.json").toFile()).path("files").get(0)
+                    .path("blocktime");
+            assertEquals(vcpu, blocktime.path("vcpus").get(0).asInt(), blocktime.toString());
+            long union = blocktime.path("vcpu_blocked_ns").get(0).asLong();
+            assertTrue(union <= blocked && union >= blocked * 0.99, "analyze's union of the vCPU's faults against their sum "
+                    + blocked + ": " + blocktime);
+            assertEquals(union, blocktime.path("all_blocked_ns").asLong(), "one vCPU: all blocked is its blocked time");
+        }
+    }
+}

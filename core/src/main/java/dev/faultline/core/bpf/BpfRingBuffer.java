@@ -1,0 +1,104 @@
+package dev.faultline.core.bpf;
+
+import dev.faultline.core.abi.BpfAbi;
+import dev.faultline.core.abi.Libc;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The user-space end of a BPF ring buffer map, read straight from its memory (the kernel's
+ * layout, {@link BpfAbi}) without libbpf's callback: {@link #poll} hands each record in place to
+ * a {@link RecordHandler} and then gives its space back.
+ *
+ * <p>One reader thread. No allocation per record. Records whose producer has not finished
+ * ({@link BpfAbi#BPF_RINGBUF_BUSY_BIT}) stop the poll until the next one; discarded ones are skipped.
+ */
+public final class BpfRingBuffer implements AutoCloseable {
+    private static final long PAGE = 4096;
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+
+    /** Gets each record: its bytes are {@code data[offset, offset + length)}, valid only during the call. */
+    @FunctionalInterface
+    public interface RecordHandler {
+        void record(MemorySegment data, long offset, int length);
+    }
+
+    private final long size;
+    private final long mask;
+    private final long consumerAddress;
+    private final long producerAddress;
+    private final MemorySegment consumer;
+    private final MemorySegment producer;
+    private final MemorySegment data;
+    private boolean closed;
+
+    /** Maps the ring buffer {@code map} of {@code size} bytes (a power of two, a multiple of the page size). */
+    public BpfRingBuffer(BpfMap map, long size) {
+        if (Long.bitCount(size) != 1 || size < PAGE) {
+            throw new IllegalArgumentException("a ring buffer's size is a power of two of at least a page, not " + size);
+        }
+        this.size = size;
+        this.mask = size - 1;
+        consumerAddress = map.mmap(0, PAGE, true);
+        try {
+            producerAddress = map.mmap(PAGE, PAGE + 2 * size, false);
+        } catch (BpfException e) {
+            Libc.munmap(consumerAddress, PAGE);
+            throw e;
+        }
+        consumer = MemorySegment.ofAddress(consumerAddress).reinterpret(PAGE);
+        producer = MemorySegment.ofAddress(producerAddress).reinterpret(PAGE);
+        data = MemorySegment.ofAddress(producerAddress + PAGE).reinterpret(2 * size);
+    }
+
+    /** Bytes written and not yet consumed. */
+    public long pending() {
+        return (long) LONG.getAcquire(producer, 0L) - (long) LONG.getAcquire(consumer, 0L);
+    }
+
+    /** The ring's size in bytes. */
+    public long size() {
+        return size;
+    }
+
+    /**
+     * Hands every finished record to {@code handler}, oldest first.
+     *
+     * @return the records handed over
+     */
+    public int poll(RecordHandler handler) {
+        long cons = (long) LONG.getAcquire(consumer, 0L);
+        long prod = (long) LONG.getAcquire(producer, 0L);
+        int n = 0;
+        while (cons < prod) {
+            long at = cons & mask;
+            int header = (int) INT.getAcquire(data, at);
+            if ((header & BpfAbi.BPF_RINGBUF_BUSY_BIT) != 0) {
+                break;
+            }
+            int length = header & ~(BpfAbi.BPF_RINGBUF_BUSY_BIT | BpfAbi.BPF_RINGBUF_DISCARD_BIT);
+            if ((header & BpfAbi.BPF_RINGBUF_DISCARD_BIT) == 0) {
+                handler.record(data, at + BpfAbi.BPF_RINGBUF_HDR_SZ, length);
+                n++;
+            }
+            cons += (length + BpfAbi.BPF_RINGBUF_HDR_SZ + 7) & ~7L;
+            LONG.setRelease(consumer, 0L, cons);
+            if (cons >= prod) {
+                prod = (long) LONG.getAcquire(producer, 0L);
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            Libc.munmap(producerAddress, PAGE + 2 * size);
+            Libc.munmap(consumerAddress, PAGE);
+        }
+    }
+}
