@@ -6,6 +6,7 @@ import dev.faultline.collector.handler.WaitStrategy;
 import dev.faultline.collector.record.RecordRing;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.trace.Compression;
+import dev.faultline.replay.Delay;
 import dev.faultline.replay.Pace;
 import dev.faultline.replay.ReplayOptions;
 import dev.faultline.replay.ReplayRunner;
@@ -83,8 +84,14 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--wait", paramLabel = "HOW", description = "How handler threads wait: spin or poll (default: ${DEFAULT-VALUE}).")
     String waitStrategy = "spin";
 
-    @Option(names = "--delay", paramLabel = "DURATION", description = "Service time added to every fault before its ioctl, e.g. 50us (models a slower backing store; default: 0).")
+    @Option(names = "--delay", paramLabel = "HOW", description = "Service time before each fault's ioctl: a duration (e.g. 50us: "
+            + "a slower backing store), or from the trace: recorded (each fault waits what the captured handler took for it, "
+            + "read to ioctl start: a QEMU capture then pays its network round trips), p50 or p99 (that percentile for every "
+            + "fault), dist (a seeded draw from them) (default: 0).")
     String delay = "0";
+
+    @Option(names = "--allow-empty", description = "Accept measured runs that held no fault (by default such a replay fails: it measured nothing).")
+    boolean allowEmpty;
 
     @Option(names = "--prefetch", paramLabel = "WHAT", description = "working-set: install every page the trace faults before the touches start, and show the difference; none (default).")
     String prefetch = "none";
@@ -122,10 +129,11 @@ final class ReplayCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(cl, "--prefetch: unknown value '" + prefetch
                     + "' (expected working-set or none)");
         };
+        Delay.Kind fromTrace = Delay.kindOf(delay);
+        Delay d = fromTrace != null ? new Delay(fromTrace, 0) : Delay.fixed(Options.durationNanos(cl, delay, "--delay"));
         ReplayOptions options = new ReplayOptions(backend, threads, p, resolve == null ? null : Options.resolveOp(cl, resolve),
-                handlerThreads, Options.parse(cl, WaitStrategy.class, waitStrategy, "--wait"),
-                Options.durationNanos(cl, delay, "--delay"), prefetchAll, runs, warmup, verify,
-                Options.parse(cl, Compression.class, compression, "--compression"), ring);
+                handlerThreads, Options.parse(cl, WaitStrategy.class, waitStrategy, "--wait"), d, prefetchAll, runs, warmup, verify,
+                Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty);
         ReplayPlan plan = ReplayPlanner.plan(trace, options);
         ReplayRunner runner = new ReplayRunner(plan, options);
         runner.check(); // refuse before mapping anything or touching any file
@@ -167,7 +175,19 @@ final class ReplayCommand implements Callable<Integer> {
                 plan.recordedFaults(), plan.plannedFaults(), plan.scripts().size(),
                 plan.folded() > 0 ? String.format(Locale.ROOT, " (%,d folded onto pages already faulted)", plan.folded()) : "");
         if (!plan.skipped().isEmpty()) {
-            o.println("  not re-driven: " + plan.skipped());
+            StringBuilder b = new StringBuilder();
+            plan.skipped().forEach((what, n) -> b.append(b.isEmpty() ? "" : "; ").append(String.format(Locale.ROOT, "%,d %s", n, what)));
+            o.println("  not re-driven: " + b);
+        }
+        if (!plan.pushes().isEmpty()) {
+            o.printf(Locale.ROOT, "  pushes   %,d ioctls no fault waited on, re-issued in their recorded place among the faults%n",
+                    plan.pushes().size());
+        }
+        if (options.delay().fromTrace()) {
+            Histogram s = plan.serviceTimes();
+            o.printf(Locale.ROOT, "  delay    %s: the captured handler's read -> ioctl time (p50 %s, p99 %s over %,d faults)%n",
+                    options.delay().label(), Units.nanos(s.getValueAtPercentile(50)), Units.nanos(s.getValueAtPercentile(99)),
+                    s.getTotalCount());
         }
         if (r.results() != null) {
             o.println("  results  " + r.results());
@@ -192,14 +212,15 @@ final class ReplayCommand implements Callable<Integer> {
                     od.faults(), od.nanos() >= last.nanos() ? "the touches saved" : "the touches lost",
                     Units.nanos(Math.abs(od.nanos() - last.nanos())));
         }
-        o.printf(Locale.ROOT, "  %-12s %-10s %-8s %10s %10s %10s %10s %10s %10s%n", "ioctl", "page", "backend", "faults",
-                "p50", "p99", "queue", "service", "wake");
+        o.printf(Locale.ROOT, "  %-12s %-10s %-8s %10s %10s %10s %10s %10s %10s %14s%n", "ioctl", "page", "backend", "faults",
+                "p50", "p99", "queue", "service", "wake", "fault->resolve");
         for (GroupStats g : r.analysis().groups()) {
-            o.printf(Locale.ROOT, "  %-12s %-10s %-8s %,10d %10s %10s %10s %10s %10s%n", g.key().ioctl(), Units.pageSize(g.key().pageSize()),
+            o.printf(Locale.ROOT, "  %-12s %-10s %-8s %,10d %10s %10s %10s %10s %10s %14s%n", g.key().ioctl(), Units.pageSize(g.key().pageSize()),
                     g.key().backend(), g.faults(), p(g.latency(), 50), p(g.latency(), 99), p(g.queue(), 50), p(g.service(), 50),
-                    p(g.wake(), 50));
+                    p(g.wake(), 50), p(g.faultToResolve(), 50));
         }
-        o.println("  (latency = t_wake - t_fault over the measured runs; queue, service and wake are p50s)");
+        o.println("  (latency = t_wake - t_fault over the measured runs; queue, service, wake and fault->resolve are p50s;"
+                + " fault->resolve, t_resolve_end - t_fault, is what a passive capture of the same faults measures)");
     }
 
     private static String p(Histogram h, double percentile) {
@@ -215,6 +236,10 @@ final class ReplayCommand implements Callable<Integer> {
         m.put("threads", plan.scripts().size());
         m.put("backend", options.backend() == null ? null : options.backend().label());
         m.put("pace", options.pace().label());
+        m.put("delay", options.delay().label());
+        m.put("pushes", plan.pushes().size());
+        Map<String, Long> skipped = new LinkedHashMap<>(plan.skipped());
+        m.put("not_redriven", skipped);
         List<Map<String, Object>> runs = new ArrayList<>();
         List<Map<String, Object>> warmups = new ArrayList<>();
         for (RunResult run : r.runs()) {
@@ -255,6 +280,8 @@ final class ReplayCommand implements Callable<Integer> {
                 j.put("queue_p50_ns", g.queue().getValueAtPercentile(50));
                 j.put("service_p50_ns", g.service().getValueAtPercentile(50));
                 j.put("wake_p50_ns", g.wake().getValueAtPercentile(50));
+                j.put("fault_to_resolve_p50_ns", g.faultToResolve().getTotalCount() == 0 ? null
+                        : g.faultToResolve().getValueAtPercentile(50));
             }
             groups.add(j);
         }

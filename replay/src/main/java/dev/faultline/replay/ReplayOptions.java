@@ -15,17 +15,18 @@ import dev.faultline.core.uffd.ResolveIoctl;
  * @param resolve        every fault and push resolved with this ioctl instead of the recorded one (null: as recorded)
  * @param handlerThreads threads reading and resolving faults
  * @param waitStrategy   how an idle handler thread waits
- * @param delayNanos     service time added to every fault before its ioctl (a slower backing store)
+ * @param delay          service time added to each fault before its ioctl (a slower backing store, or the captured handler's own)
  * @param prefetch       install the whole working set before the touches start
  * @param runs           measured runs
  * @param warmup         runs before those, not measured
  * @param verify         check after each run that every resolved page holds what was served
  * @param compression    of the results file
  * @param ringCapacity   rows per handler thread's buffer
+ * @param allowEmpty     accept measured runs that held no fault (else the replay fails: it measured nothing)
  */
 public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoctl resolve, int handlerThreads,
-                            WaitStrategy waitStrategy, long delayNanos, boolean prefetch, int runs, int warmup,
-                            boolean verify, Compression compression, int ringCapacity) {
+                            WaitStrategy waitStrategy, Delay delay, boolean prefetch, int runs, int warmup,
+                            boolean verify, Compression compression, int ringCapacity, boolean allowEmpty) {
 
     /**
      * Replay as recorded, at full speed, one spinning handler thread, one measured run after one
@@ -33,8 +34,8 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
      * short trace that alone halved the faults/s).
      */
     public static ReplayOptions defaults() {
-        return new ReplayOptions(null, 0, Pace.FULL, null, 1, WaitStrategy.SPIN, 0, false, 1, 1, false,
-                Compression.ZSTD, RecordRing.DEFAULT_CAPACITY);
+        return new ReplayOptions(null, 0, Pace.FULL, null, 1, WaitStrategy.SPIN, Delay.NONE, false, 1, 1, false,
+                Compression.ZSTD, RecordRing.DEFAULT_CAPACITY, false);
     }
 
     /** @throws ReplayException if a value is out of range, naming the option */
@@ -45,8 +46,11 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
         if (handlerThreads < 1 || handlerThreads > 64) {
             throw new ReplayException("--handler-threads must be between 1 and 64, not " + handlerThreads);
         }
-        if (delayNanos < 0 || delayNanos > 10_000_000_000L) {
-            throw new ReplayException("--delay must be between 0 and 10s, not " + delayNanos + " ns");
+        if (delay.nanos() < 0 || delay.nanos() > 10_000_000_000L) {
+            throw new ReplayException("--delay must be between 0 and 10s, not " + delay.nanos() + " ns");
+        }
+        if (ringCapacity < 1) {
+            throw new ReplayException("--ring must be at least 1 row, not " + ringCapacity);
         }
         if (runs < 1 || runs > 1000) {
             throw new ReplayException("--runs must be between 1 and 1000, not " + runs);
@@ -75,13 +79,14 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
         private ResolveIoctl resolve;
         private int handlerThreads;
         private WaitStrategy waitStrategy;
-        private long delayNanos;
+        private Delay delay;
         private boolean prefetch;
         private int runs;
         private int warmup;
         private boolean verify;
         private Compression compression;
         private int ringCapacity;
+        private boolean allowEmpty;
 
         private Builder(ReplayOptions o) {
             backend = o.backend;
@@ -90,13 +95,14 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
             resolve = o.resolve;
             handlerThreads = o.handlerThreads;
             waitStrategy = o.waitStrategy;
-            delayNanos = o.delayNanos;
+            delay = o.delay;
             prefetch = o.prefetch;
             runs = o.runs;
             warmup = o.warmup;
             verify = o.verify;
             compression = o.compression;
             ringCapacity = o.ringCapacity;
+            allowEmpty = o.allowEmpty;
         }
 
         public Builder backend(Backend b) {
@@ -130,7 +136,17 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
         }
 
         public Builder delayNanos(long ns) {
-            delayNanos = ns;
+            delay = Delay.fixed(ns);
+            return this;
+        }
+
+        public Builder delay(Delay d) {
+            delay = d;
+            return this;
+        }
+
+        public Builder allowEmpty(boolean allow) {
+            allowEmpty = allow;
             return this;
         }
 
@@ -156,8 +172,8 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
         }
 
         public ReplayOptions build() {
-            return new ReplayOptions(backend, threads, pace, resolve, handlerThreads, waitStrategy, delayNanos, prefetch,
-                    runs, warmup, verify, compression, ringCapacity);
+            return new ReplayOptions(backend, threads, pace, resolve, handlerThreads, waitStrategy, delay, prefetch,
+                    runs, warmup, verify, compression, ringCapacity, allowEmpty);
         }
     }
 }

@@ -200,8 +200,14 @@ public final class ReplayRunner {
                 }
             }
             long lost = 0;
+            long measuredFaults = 0;
             for (RunResult r : results) {
                 lost += r.lost();
+                measuredFaults += r.warmup() ? 0 : r.faults();
+            }
+            if (measuredFaults == 0 && !options.allowEmpty() && !options.prefetch()) { // a prefetch run has none by design
+                throw new ReplayException("the measured run" + (options.runs() > 1 ? "s" : "") + " held no fault: the replay "
+                        + "measured nothing (" + emptyReason() + "); --allow-empty keeps such results");
             }
             writer.putFooter(TraceRecorder.FOOTER_LOST, Long.toString(lost));
             writer.putFooter("runs", Integer.toString(options.runs()));
@@ -231,6 +237,15 @@ public final class ReplayRunner {
         }
     }
 
+    /** Why a run may have held no fault, as far as the plan tells. */
+    private String emptyReason() {
+        if (plan.plannedFaults() == 0) {
+            return "the trace has no fault to replay, only " + plan.pushes().size() + " pushes";
+        }
+        return plan.pushes().isEmpty() ? "every touched page was already present"
+                : "the " + plan.pushes().size() + " pushes installed the pages before their touches";
+    }
+
     /** One run: measured (rows to the results file) when {@code run >= 0}; with {@code prefetch}, the working set goes in first. */
     private RunResult runOnce(int run, boolean prefetch, Path partial, String command, Consumer<Progress> progress)
             throws IOException {
@@ -243,7 +258,7 @@ public final class ReplayRunner {
             for (RegionPlan r : plan.regions()) {
                 PageSource source = PageSource.pattern(r.maxRangeLength(), TracePolicy.FILL);
                 closers.add(source);
-                TracePolicy policy = new TracePolicy(r, source, options.delayNanos());
+                TracePolicy policy = new TracePolicy(r, source, options.delay().fromTrace() ? 0 : options.delay().nanos());
                 closers.add(policy);
                 Region region = Region.map(r.backend(), r.length());
                 closers.add(region);
@@ -283,7 +298,7 @@ public final class ReplayRunner {
                     prefetchNanos = System.nanoTime() - t0;
                 }
                 if (!plan.pushes().isEmpty()) {
-                    pusher = new Pusher(uffd, handler, handled, policies, pushRing);
+                    pusher = new Pusher(uffd, handler, handled, policies, pushRing, touchers);
                     pusher.thread.start();
                 }
                 long touches = plan.touches();
@@ -381,14 +396,18 @@ public final class ReplayRunner {
                 .with("handler_threads", Integer.toString(options.handlerThreads()))
                 .with("wait", options.waitStrategy().label())
                 .with("pace", options.pace().label())
-                .with("delay_ns", Long.toString(options.delayNanos()))
+                .with("delay", options.delay().label())
+                .with("delay_ns", Long.toString(options.delay().fromTrace() ? 0 : options.delay().nanos()))
                 .with("prefetch", options.prefetch() ? "working-set" : "none")
                 .with("runs", Integer.toString(options.runs()))
                 .with("warmup", Integer.toString(options.warmup()))
                 .with("warmup_runs", Integer.toString(warmUpRuns));
     }
 
-    /** Re-issues the plan's pushes in recorded order (paced like the touches), recording each as a RESOLVE row. */
+    /**
+     * Re-issues the plan's pushes in recorded order, each once the faulting thread it follows has
+     * begun the touch it follows (and, when paced, at its time), recording each as a RESOLVE row.
+     */
     private final class Pusher implements Runnable {
         final Thread thread;
         private final Userfaultfd uffd;
@@ -396,11 +415,14 @@ public final class ReplayRunner {
         private final List<HandledRegion> handled;
         private final List<TracePolicy> policies;
         private final RecordRing ring;
+        private final Toucher[] touchers;
         private volatile boolean finish;
         volatile Throwable failure;
         volatile long issued;
 
-        Pusher(Userfaultfd uffd, UffdHandler handler, List<HandledRegion> handled, List<TracePolicy> policies, RecordRing ring) {
+        Pusher(Userfaultfd uffd, UffdHandler handler, List<HandledRegion> handled, List<TracePolicy> policies, RecordRing ring,
+               Toucher[] touchers) {
+            this.touchers = touchers;
             this.uffd = uffd;
             this.handler = handler;
             this.handled = handled;
@@ -413,10 +435,25 @@ public final class ReplayRunner {
         public void run() {
             TraceEvent row = new TraceEvent();
             long start = System.nanoTime();
+            long anchor = start;
             try {
                 for (Push p : plan.pushes()) {
                     while (!finish && !stop && System.nanoTime() - start < p.dueNanos()) {
                         LockSupport.parkNanos(Math.min(1_000_000, p.dueNanos() - (System.nanoTime() - start)));
+                    }
+                    if (p.afterThread() >= 0) {
+                        Toucher t = touchers[p.afterThread()];
+                        if (t.started() < p.afterTouches()) {
+                            while (!finish && !stop && t.started() < p.afterTouches()) {
+                                // parked, not spinning: the faulting and handler threads this push waits for need the CPUs
+                                LockSupport.parkNanos(10_000);
+                            }
+                            anchor = System.nanoTime(); // about when the fault it follows began
+                        }
+                        long due = anchor + p.afterNanos();
+                        while (!finish && !stop && System.nanoTime() < due) {
+                            LockSupport.parkNanos(Math.min(1_000_000, due - System.nanoTime()));
+                        }
                     }
                     if (finish || stop) {
                         return;
@@ -436,6 +473,7 @@ public final class ReplayRunner {
                         row.ioctl = p.op();
                         row.resolveOffset = p.offset();
                         row.resolveLength = p.length();
+                        row.resolveMode = p.mode();
                         row.result = rc < 0 ? (int) rc : 0;
                         row.tResolveStart = t0;
                         row.tResolveEnd = t1;

@@ -17,8 +17,10 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Resolves each fault of a replayed region the way the trace did: the planned ioctl over the
- * planned range ({@link RegionPlan}), after an optional injected service delay. Content comes
- * from one byte pattern, so {@link #verify} knows what every resolved page must hold.
+ * planned range ({@link RegionPlan}), after the fault's service delay (fixed, or each fault's own
+ * from the trace), with DONTWAKE where the trace had it and then a WAKE of the range (one handler
+ * does both, so the fault cannot miss its wake). Content comes from one byte pattern, so
+ * {@link #verify} knows what every resolved page must hold.
  *
  * <p>Delegates each ioctl to the collector's own policy for it (their set-up runs before and
  * after registering: the page cache for CONTINUE, write-protection for WP, a staging area for
@@ -37,7 +39,7 @@ public final class TracePolicy extends ResolvePolicy {
 
     /**
      * @param source     content for COPY, CONTINUE, WP and MOVE; must serve {@link RegionPlan#maxRangeLength()} bytes
-     * @param delayNanos added before every fault's ioctl (0: none)
+     * @param delayNanos added before every fault's ioctl when the plan has no delays of its own (0: none)
      */
     public TracePolicy(RegionPlan plan, PageSource source, long delayNanos) {
         super(primaryOf(plan), plan.mode(), source);
@@ -101,23 +103,32 @@ public final class TracePolicy extends ResolvePolicy {
 
     @Override
     public long resolve(Userfaultfd uffd, long page, long offset, long pageSize, TraceEvent row) {
-        if (delayNanos > 0) {
-            delay();
-        }
         int i = plan.find(offset / pageSize);
+        long wait = plan.hasDelays() ? (i < 0 ? 0 : plan.delay(i)) : delayNanos;
+        if (wait > 0) {
+            delay(wait);
+        }
         ResolvePolicy p = i < 0 ? primary : byOp[plan.op(i).ordinal()];
         long from = i < 0 ? offset : plan.rangeOffset(i);
         long length = i < 0 ? pageSize : plan.rangeLength(i);
+        boolean dontWake = i >= 0 && plan.mode(i) != 0;
         if (row != null) {
             row.ioctl = p.ioctl();
             row.resolveOffset = from;
             row.resolveLength = length;
+            row.resolveMode = dontWake ? plan.mode(i) : 0;
         }
-        return p.resolve(uffd, page - offset + from, from, length);
+        long base = page - offset;
+        if (!dontWake) {
+            return p.resolve(uffd, base + from, from, length);
+        }
+        long rc = p.resolve(uffd, base + from, from, length, true);
+        uffd.wake(base + from, length);
+        return rc;
     }
 
-    private void delay() {
-        long until = System.nanoTime() + delayNanos;
+    private static void delay(long nanos) {
+        long until = System.nanoTime() + nanos;
         long left;
         while ((left = until - System.nanoTime()) > 0) {
             if (left > SPIN_BELOW_NANOS) {
@@ -130,7 +141,11 @@ public final class TracePolicy extends ResolvePolicy {
 
     /** Re-issues a push on the region mapped at {@code base}; returns the ioctl's result (-EEXIST when a fault won). */
     public long push(Userfaultfd uffd, long base, Push push) {
-        return byOp[push.op().ordinal()].resolve(uffd, base + push.offset(), push.offset(), push.length());
+        if (push.op() == ResolveIoctl.WAKE) {
+            uffd.wake(base + push.offset(), push.length());
+            return 0;
+        }
+        return byOp[push.op().ordinal()].resolve(uffd, base + push.offset(), push.offset(), push.length(), push.mode() != 0);
     }
 
     /** Installs every planned range before any touch (the working-set prefetch); returns the ranges installed. */
@@ -188,7 +203,8 @@ public final class TracePolicy extends ResolvePolicy {
                 sb.append(' ').append(p.ioctl());
             }
         }
-        return sb.append(delayNanos > 0 ? " after a " + delayNanos + " ns delay" : "").toString();
+        return sb.append(plan.hasDelays() ? " after each fault's own delay" : delayNanos > 0 ? " after a " + delayNanos
+                + " ns delay" : "").toString();
     }
 
     @Override

@@ -104,6 +104,15 @@ public abstract class ResolvePolicy implements AutoCloseable {
     }
 
     /** What it does, for summaries and trace metadata. */
+    /**
+     * Resolves as {@link #resolve(Userfaultfd, long, long, long)} does, with the op's DONTWAKE mode
+     * when {@code dontWake}: the page is placed but the faulting threads stay asleep until a
+     * {@link Userfaultfd#wake}. Policies whose ioctl has no such mode ignore it.
+     */
+    public long resolve(Userfaultfd uffd, long page, long offset, long length, boolean dontWake) {
+        return resolve(uffd, page, offset, length);
+    }
+
     public abstract String describe();
 
     @Override
@@ -129,6 +138,11 @@ public abstract class ResolvePolicy implements AutoCloseable {
         }
 
         @Override
+        public long resolve(Userfaultfd uffd, long page, long offset, long length, boolean dontWake) {
+            return uffd.copy(page, source.address(offset), length, dontWake ? UffdAbi.UFFDIO_COPY_MODE_DONTWAKE : 0);
+        }
+
+        @Override
         public String describe() {
             return "COPY from " + source.describe();
         }
@@ -143,6 +157,11 @@ public abstract class ResolvePolicy implements AutoCloseable {
         @Override
         public long resolve(Userfaultfd uffd, long page, long offset, long pageSize) {
             return uffd.zeropage(page, pageSize, 0);
+        }
+
+        @Override
+        public long resolve(Userfaultfd uffd, long page, long offset, long length, boolean dontWake) {
+            return uffd.zeropage(page, length, dontWake ? UffdAbi.UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0);
         }
 
         @Override
@@ -170,6 +189,11 @@ public abstract class ResolvePolicy implements AutoCloseable {
         @Override
         public long resolve(Userfaultfd uffd, long page, long offset, long pageSize) {
             return uffd.continueMinor(page, pageSize, 0);
+        }
+
+        @Override
+        public long resolve(Userfaultfd uffd, long page, long offset, long length, boolean dontWake) {
+            return uffd.continueMinor(page, length, dontWake ? UffdAbi.UFFDIO_CONTINUE_MODE_DONTWAKE : 0);
         }
 
         @Override
@@ -206,6 +230,11 @@ public abstract class ResolvePolicy implements AutoCloseable {
         }
 
         @Override
+        public long resolve(Userfaultfd uffd, long page, long offset, long length, boolean dontWake) {
+            return uffd.writeProtect(page, length, dontWake ? UffdAbi.UFFDIO_WRITEPROTECT_MODE_DONTWAKE : 0);
+        }
+
+        @Override
         public String describe() {
             return "WRITEPROTECT (un-protect on write)";
         }
@@ -239,6 +268,11 @@ public abstract class ResolvePolicy implements AutoCloseable {
         }
 
         @Override
+        public long resolve(Userfaultfd uffd, long page, long offset, long length, boolean dontWake) {
+            return uffd.move(page, staging.address() + offset, length, dontWake ? UffdAbi.UFFDIO_MOVE_MODE_DONTWAKE : 0);
+        }
+
+        @Override
         public String describe() {
             return "MOVE from a staging area filled from " + source.describe();
         }
@@ -265,6 +299,11 @@ public abstract class ResolvePolicy implements AutoCloseable {
         @Override
         public long resolve(Userfaultfd uffd, long page, long offset, long pageSize) {
             return uffd.poison(page, pageSize, 0);
+        }
+
+        @Override
+        public long resolve(Userfaultfd uffd, long page, long offset, long length, boolean dontWake) {
+            return uffd.poison(page, length, dontWake ? UffdAbi.UFFDIO_POISON_MODE_DONTWAKE : 0);
         }
 
         @Override

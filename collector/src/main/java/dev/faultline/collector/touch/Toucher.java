@@ -26,6 +26,7 @@ public final class Toucher implements Runnable {
     private final TouchClock[] clocks;
     private final BooleanSupplier stop;
     private volatile int done;
+    private volatile int started;
 
     /**
      * @param clocks per region, where its first touches are timed (null entries: not timed)
@@ -41,6 +42,11 @@ public final class Toucher implements Runnable {
     /** Touches made so far. */
     public int done() {
         return done;
+    }
+
+    /** Touches begun so far (the one under way included): what a replay's pushes wait for. */
+    public int started() {
+        return started;
     }
 
     /** Touches in its script. */
@@ -74,6 +80,7 @@ public final class Toucher implements Runnable {
                     if (paced) {
                         pace(start + script.due(k));
                     }
+                    started = k + 1;
                     touch(k, scratch, readFd, writeFd);
                     done = k + 1;
                 }

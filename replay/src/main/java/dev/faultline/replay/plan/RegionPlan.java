@@ -31,11 +31,13 @@ public final class RegionPlan {
     private final byte[] ops;
     private final long[] rangeOffsets;
     private final long[] rangeLengths;
+    private final int[] modes;
+    private final long[] delays;
     private final Set<ResolveIoctl> opsUsed;
     private final long maxRangeLength;
 
     RegionPlan(RegionInfo recorded, Backend backend, long length, RegisterMode mode, long[] pages, byte[] ops,
-               long[] rangeOffsets, long[] rangeLengths, Set<ResolveIoctl> pushOps) {
+               long[] rangeOffsets, long[] rangeLengths, int[] modes, long[] delays, Set<ResolveIoctl> pushOps) {
         this.recorded = recorded;
         this.backend = backend;
         this.length = length;
@@ -50,6 +52,8 @@ public final class RegionPlan {
         this.ops = new byte[n];
         this.rangeOffsets = new long[n];
         this.rangeLengths = new long[n];
+        this.modes = new int[n];
+        this.delays = delays == null ? null : new long[n];
         EnumSet<ResolveIoctl> used = EnumSet.noneOf(ResolveIoctl.class);
         used.addAll(pushOps);
         long max = backend.pageSize();
@@ -59,6 +63,10 @@ public final class RegionPlan {
             this.ops[j] = ops[i];
             this.rangeOffsets[j] = rangeOffsets[i];
             this.rangeLengths[j] = rangeLengths[i];
+            this.modes[j] = modes[i];
+            if (delays != null) {
+                this.delays[j] = delays[i];
+            }
             used.add(IOCTLS[ops[i]]);
             max = Math.max(max, rangeLengths[i]);
         }
@@ -132,6 +140,21 @@ public final class RegionPlan {
     /** Length of that range: whole target pages. */
     public long rangeLength(int i) {
         return rangeLengths[i];
+    }
+
+    /** The DONTWAKE bit planned fault {@code i} is resolved with (the handler then wakes its range itself), else 0. */
+    public int mode(int i) {
+        return modes[i];
+    }
+
+    /** Whether planned faults wait a delay of their own ({@link #delay}) rather than the replay's fixed one. */
+    public boolean hasDelays() {
+        return delays != null;
+    }
+
+    /** The ns planned fault {@code i} waits before its ioctl, when {@link #hasDelays()}. */
+    public long delay(int i) {
+        return delays[i];
     }
 
     /** Every ioctl the region's faults and pushes use. */

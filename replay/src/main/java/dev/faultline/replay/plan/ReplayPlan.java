@@ -24,11 +24,13 @@ import java.util.Map;
  * @param faultsByTid      PAGEFAULT rows per recorded tid
  * @param faultsByIoctl    PAGEFAULT rows per recorded ioctl
  * @param folded           PAGEFAULT rows not replayed as a touch of their own (their page already faulted)
- * @param skipped          rows of other kinds, by kind, that replay does not re-drive
+ * @param skipped          rows that replay does not re-drive, counted by what they are
+ * @param serviceTimes     the trace's handler service times (read to ioctl start) of its faults, where known
  */
 public record ReplayPlan(Path trace, TraceHeader header, List<RegionPlan> regions, List<TouchScript> scripts,
                          int[] threadTids, List<Push> pushes, long recordedFaults, Map<Integer, Long> faultsByTid,
-                         Map<ResolveIoctl, Long> faultsByIoctl, long folded, Map<String, Long> skipped) {
+                         Map<ResolveIoctl, Long> faultsByIoctl, long folded, Map<String, Long> skipped,
+                         org.HdrHistogram.Histogram serviceTimes) {
 
     /** Planned faults over every region. */
     public long plannedFaults() {

@@ -12,9 +12,11 @@ import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.trace.TraceReader;
 import dev.faultline.core.uffd.RegisterMode;
 import dev.faultline.core.uffd.ResolveIoctl;
+import dev.faultline.replay.Delay;
 import dev.faultline.replay.Pace;
 import dev.faultline.replay.ReplayException;
 import dev.faultline.replay.ReplayOptions;
+import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -41,7 +43,15 @@ import java.util.TreeMap;
  * it will be POISONed, else a read. It is resolved with the recorded ioctl over the recorded range
  * rounded out to target pages (or the page, with {@code --resolve}). With {@code --threads N}
  * recorded threads fold onto N (tid index mod N) or, when N is larger, faults are dealt round-robin.
- * FORK, REMAP, REMOVE and UNMAP rows are counted, not re-driven.
+ * A fault resolved with a DONTWAKE mode keeps it (the handler then wakes the range itself).
+ *
+ * <p>RESOLVE rows (pushes: an ioctl no fault waited on, such as QEMU's background pages) are
+ * re-issued in recorded order and in their recorded place among the faults: a push issued after
+ * fault N began (by the recorded clocks) waits until the replay has begun touching fault N, at
+ * any pace, and then as long as it trailed fault N in the recording (divided by a pace factor). With a {@link Delay} from the trace each planned fault waits its recorded handler
+ * time (read to ioctl start), a percentile of those, or a draw from them. FORK, REMAP, REMOVE and
+ * UNMAP rows, summary rows and RESOLVE rows of a register mode their region does not have are
+ * counted in {@link ReplayPlan#skipped()}, not re-driven.
  */
 public final class ReplayPlanner {
     private ReplayPlanner() {
@@ -75,7 +85,10 @@ public final class ReplayPlanner {
         private long[] resOffset = new long[1024];
         private long[] resLength = new long[1024];
         private long[] time = new long[1024];
+        private long[] service = new long[1024];
+        private int[] mode = new int[1024];
         private long recordedFaults;
+        private final Histogram serviceTimes = new Histogram(3);
         private final Map<Integer, Long> byTid = new TreeMap<>();
         private final Map<ResolveIoctl, Long> byIoctl = new EnumMap<>(ResolveIoctl.class);
         private final Map<String, Long> skipped = new LinkedHashMap<>();
@@ -132,18 +145,25 @@ public final class ReplayPlanner {
                         }
                         case RESOLVE -> {
                             check(e);
-                            if (resolves(e.ioctl)) {
+                            if (resolves(e.ioctl) || e.ioctl == ResolveIoctl.WAKE) {
                                 add(e, true);
                             } else {
-                                skipped.merge("RESOLVE without a resolving ioctl", 1L, Long::sum);
+                                skipped.merge("RESOLVE without an ioctl", 1L, Long::sum);
                             }
                         }
-                        default -> skipped.merge(e.kind.name(), 1L, Long::sum);
+                        default -> skipped.merge(e.kind.isSummary() ? "summary rows (a --detail summary capture has no "
+                                + "faults to replay)" : e.kind.name(), 1L, Long::sum);
                     }
                 }
             }
             if (n == 0) {
-                throw new ReplayException(trace + " has no PAGEFAULT or RESOLVE rows: nothing to replay");
+                throw new ReplayException(trace + " has no PAGEFAULT or RESOLVE rows: nothing to replay"
+                        + (skipped.keySet().stream().anyMatch(k -> k.startsWith("summary")) ? " (it is a --detail summary "
+                        + "capture: capture with --detail events to replay)" : ""));
+            }
+            if (options.delay().fromTrace() && serviceTimes.getTotalCount() == 0) {
+                throw new ReplayException(trace + " holds no handler service times (t_read and t_resolve_start of its faults): "
+                        + "--delay " + options.delay().label() + " needs a capture or recording of a handler");
             }
             return this;
         }
@@ -163,7 +183,7 @@ public final class ReplayPlanner {
                 throw new ReplayException(row + ": offset " + e.offset + " is past region " + e.region + " ("
                         + len + " bytes)");
             }
-            if (resolves(e.ioctl) && (e.resolveLength <= 0 || e.resolveOffset < 0 || e.resolveOffset >= len
+            if ((resolves(e.ioctl) || e.ioctl == ResolveIoctl.WAKE) && (e.resolveLength <= 0 || e.resolveOffset < 0 || e.resolveOffset >= len
                     || e.resolveLength > len - e.resolveOffset)) {
                 throw new ReplayException(row + ": " + e.ioctl + " of " + e.resolveLength + " bytes at offset "
                         + e.resolveOffset + " does not fit region " + e.region + " (" + len + " bytes)");
@@ -183,6 +203,8 @@ public final class ReplayPlanner {
                 resOffset = Arrays.copyOf(resOffset, m);
                 resLength = Arrays.copyOf(resLength, m);
                 time = Arrays.copyOf(time, m);
+                service = Arrays.copyOf(service, m);
+                mode = Arrays.copyOf(mode, m);
             }
             seq[n] = e.seq;
             push[n] = isPush;
@@ -193,8 +215,14 @@ public final class ReplayPlanner {
             ioctl[n] = (byte) e.ioctl.ordinal();
             resOffset[n] = e.resolveOffset;
             resLength[n] = e.resolveLength;
-            time[n] = e.tFault != TraceEvent.UNKNOWN ? e.tFault
+            time[n] = isPush ? e.tResolveStart : e.tFault != TraceEvent.UNKNOWN ? e.tFault
                     : e.tRead != TraceEvent.UNKNOWN ? e.tRead : e.tResolveStart;
+            service[n] = -1;
+            if (!isPush && e.tRead != TraceEvent.UNKNOWN && e.tResolveStart != TraceEvent.UNKNOWN && e.tResolveStart >= e.tRead) {
+                service[n] = e.tResolveStart - e.tRead;
+                serviceTimes.recordValue(service[n]);
+            }
+            mode[n] = (int) (e.resolveMode & e.ioctl.dontWakeMode()); // the only mode bit a replay re-issues
             n++;
         }
 
@@ -301,25 +329,35 @@ public final class ReplayPlanner {
                 perRegion.add(new Columns());
                 pushOps.add(EnumSet.noneOf(ResolveIoctl.class));
             }
-            List<Push> pushes = new ArrayList<>();
+            List<PendingPush> pending = new ArrayList<>();
+            // planned faults in the order they began, for placing the pushes among them
+            long[] faultTime = new long[n];
+            int[] faultThread = new int[n];
+            int[] faultTouch = new int[n];
+            int planned = 0;
             long folded = 0;
             long dealt = 0;
             long[] lastDue = new long[threads];
+            long[] delays = delaysFor(order);
             for (int i : order) {
                 int r = region[i];
                 long p = targets[r].pageSize();
                 ResolveIoctl recordedOp = ResolveIoctl.values()[ioctl[i]];
                 long due = time[i] == TraceEvent.UNKNOWN || t0 == Long.MAX_VALUE ? -1 : pace.scale(time[i] - t0);
                 if (push[i]) {
-                    ResolveIoctl op = options.resolve() != null ? options.resolve() : recordedOp;
-                    if (ResolvePolicy.modeOf(op) != modes[r]) {
+                    ResolveIoctl op = recordedOp == ResolveIoctl.WAKE ? ResolveIoctl.WAKE
+                            : options.resolve() != null ? options.resolve() : recordedOp;
+                    if (op != ResolveIoctl.WAKE && ResolvePolicy.modeOf(op) != modes[r]) {
                         skipped.merge("RESOLVE with " + op + " on a " + modes[r] + " region", 1L, Long::sum);
                         continue;
                     }
                     long start = resOffset[i] / p * p;
                     long end = Math.min(lengths[r], ceil(resOffset[i] + resLength[i], p));
-                    pushes.add(new Push(r, op, start, end - start, Math.max(0, due)));
-                    pushOps.get(r).add(op);
+                    pending.add(new PendingPush(new Push(r, op, start, end - start, options.resolve() != null ? 0 : mode[i],
+                            Math.max(0, due), -1, 0, 0), time[i]));
+                    if (op != ResolveIoctl.WAKE) {
+                        pushOps.get(r).add(op);
+                    }
                     continue;
                 }
                 long page = offset[i] / p;
@@ -340,7 +378,8 @@ public final class ReplayPlanner {
                         len = end - s;
                     }
                 }
-                perRegion.get(r).add(page, op, start, len);
+                int dontWake = options.resolve() == null && op == recordedOp ? this.mode[i] : 0;
+                perRegion.get(r).add(page, op, start, len, dontWake, delays == null ? 0 : delays[i]);
                 TouchKind kind = op == ResolveIoctl.POISON ? TouchKind.KERNEL
                         : mode == RegisterMode.WP || (flags[i] & UffdAbi.UFFD_PAGEFAULT_FLAG_WRITE) != 0
                         ? TouchKind.WRITE : TouchKind.READ;
@@ -348,24 +387,114 @@ public final class ReplayPlanner {
                 int t = threads <= recordedThreads ? ti % threads : (int) (dealt++ % threads);
                 long d = due < 0 ? lastDue[t] : due;
                 lastDue[t] = d;
+                faultTime[planned] = time[i];
+                faultThread[planned] = t;
+                faultTouch[planned] = scripts.get(t).size();
+                planned++;
                 scripts.get(t).add(r, (int) page, kind, d);
             }
+            List<Push> pushes = place(pending, faultTime, faultThread, faultTouch, planned, pace);
 
             List<RegionPlan> plans = new ArrayList<>();
             for (int r = 0; r < regions; r++) {
                 Columns c = perRegion.get(r);
                 plans.add(new RegionPlan(infos.get(r), targets[r], lengths[r], modes[r], c.pages(), c.ops(),
-                        c.offsets(), c.lengths(), pushOps.get(r)));
+                        c.offsets(), c.lengths(), c.modes(), delays == null ? null : c.delays(), pushOps.get(r)));
             }
             scripts.replaceAll(TouchScript::seal);
             return new ReplayPlan(trace, header, List.copyOf(plans), List.copyOf(scripts), threadTids,
                     List.copyOf(pushes), recordedFaults, Map.copyOf(byTid), Map.copyOf(byIoctl), folded,
-                    Map.copyOf(skipped));
+                    Map.copyOf(skipped), serviceTimes);
+        }
+
+        /**
+         * Per row, the delay its fault waits before the ioctl when the trace decides it (null otherwise):
+         * its own recorded service time, a percentile of them, or a seeded draw from them.
+         */
+        private long[] delaysFor(int[] order) {
+            Delay delay = options.delay();
+            if (!delay.fromTrace()) {
+                return null;
+            }
+            long[] out = new long[n];
+            switch (delay.kind()) {
+                case RECORDED -> {
+                    for (int i = 0; i < n; i++) {
+                        out[i] = Math.max(0, service[i]); // a fault without a recorded time waits none
+                    }
+                }
+                case P50, P99 -> Arrays.fill(out, serviceTimes.getValueAtPercentile(delay.kind() == Delay.Kind.P50 ? 50 : 99));
+                case DIST -> {
+                    long[] drawn = new long[(int) serviceTimes.getTotalCount()];
+                    int k = 0;
+                    for (int i : order) {
+                        if (!push[i] && service[i] >= 0) {
+                            drawn[k++] = service[i];
+                        }
+                    }
+                    java.util.SplittableRandom random = new java.util.SplittableRandom(1);
+                    for (int i = 0; i < n; i++) {
+                        out[i] = drawn[random.nextInt(k)];
+                    }
+                }
+                default -> { }
+            }
+            return out;
+        }
+
+        /**
+         * The pushes in recorded order, each waiting for the planned fault that began last before it
+         * did (by the recorded clocks): its thread must have begun that touch.
+         */
+        private static List<Push> place(List<PendingPush> pending, long[] faultTime, int[] faultThread, int[] faultTouch,
+                                        int planned, Pace pace) {
+            Integer[] byTime = new Integer[planned];
+            for (int j = 0; j < planned; j++) {
+                byTime[j] = j;
+            }
+            Arrays.sort(byTime, (a, b) -> Long.compare(faultTime[a], faultTime[b]));
+            long[] sorted = new long[planned];
+            for (int j = 0; j < planned; j++) {
+                sorted[j] = faultTime[byTime[j]];
+            }
+            List<Push> out = new ArrayList<>(pending.size());
+            for (PendingPush pp : pending) {
+                Push p = pp.push();
+                int before = pp.time() == TraceEvent.UNKNOWN ? 0 : lowerBound(sorted, pp.time()); // faults that began earlier
+                if (before == 0) {
+                    out.add(p);
+                    continue;
+                }
+                int f = byTime[before - 1];
+                long after = pp.time() - faultTime[f];
+                out.add(new Push(p.region(), p.op(), p.offset(), p.length(), p.mode(), p.dueNanos(), faultThread[f], faultTouch[f] + 1,
+                        pace.paced() ? pace.scale(after) : after));
+            }
+            return out;
+        }
+
+        /** The number of values in sorted {@code a} below {@code key}. */
+        private static int lowerBound(long[] a, long key) {
+            int lo = 0;
+            int hi = a.length;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (a[mid] < key) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            return lo;
         }
 
         private static long ceil(long x, long p) {
             return (x + p - 1) / p * p;
         }
+    }
+
+    /** A push while the planner places it: the recorded time it was issued at. */
+    private record PendingPush(Push push, long time) {
     }
 
     /** A region's planned faults while they are collected. */
@@ -374,20 +503,34 @@ public final class ReplayPlanner {
         private byte[] ops = new byte[64];
         private long[] offsets = new long[64];
         private long[] lengths = new long[64];
+        private int[] modes = new int[64];
+        private long[] delays = new long[64];
         private int n;
 
-        void add(long page, ResolveIoctl op, long offset, long length) {
+        void add(long page, ResolveIoctl op, long offset, long length, int mode, long delay) {
             if (n == pages.length) {
                 pages = Arrays.copyOf(pages, n * 2);
                 ops = Arrays.copyOf(ops, n * 2);
                 offsets = Arrays.copyOf(offsets, n * 2);
                 lengths = Arrays.copyOf(lengths, n * 2);
+                modes = Arrays.copyOf(modes, n * 2);
+                delays = Arrays.copyOf(delays, n * 2);
             }
             pages[n] = page;
             ops[n] = (byte) op.ordinal();
             offsets[n] = offset;
             lengths[n] = length;
+            modes[n] = mode;
+            delays[n] = delay;
             n++;
+        }
+
+        int[] modes() {
+            return Arrays.copyOf(modes, n);
+        }
+
+        long[] delays() {
+            return Arrays.copyOf(delays, n);
         }
 
         long[] pages() {
