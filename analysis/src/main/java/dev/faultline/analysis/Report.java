@@ -172,6 +172,8 @@ public final class Report {
             j.put("queue_p50_ns", g.queue().getTotalCount() == 0 ? null : g.queue().getValueAtPercentile(50));
             j.put("service_p50_ns", g.service().getTotalCount() == 0 ? null : g.service().getValueAtPercentile(50));
             j.put("wake_p50_ns", g.wake().getTotalCount() == 0 ? null : g.wake().getValueAtPercentile(50));
+            j.put("fault_to_resolve_p50_ns", g.faultToResolve().getTotalCount() == 0 ? null
+                    : g.faultToResolve().getValueAtPercentile(50));
             groups.add(j);
         }
         m.put("groups", groups);

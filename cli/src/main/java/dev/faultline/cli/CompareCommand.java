@@ -79,10 +79,12 @@ final class CompareCommand implements Callable<Integer> {
         Report.checkReplaceable(output);
         TraceAnalysis a = side(base);
         TraceAnalysis b = side(candidate);
+        String latency = latency(a, b);
         List<GroupComparison> groups = Comparison.compare(a, b, threshold / 100, seed, java.util.Set.copyOf(gate));
         CompareReport.write(a, b, groups, threshold / 100, output,
                 "faultline " + String.join(" ", cl.getParseResult().originalArgs()));
         PrintWriter o = cl.getOut();
+        o.println("latency: " + latency);
         o.printf(Locale.ROOT, "%-24s %-5s %10s %10s %7s %17s  %s%n", "group", "", "base", "candidate", "ratio", "95% interval", "verdict");
         for (GroupComparison g : groups) {
             if (g.onlyIn() != null) {
@@ -101,6 +103,27 @@ final class CompareCommand implements Callable<Integer> {
                 + output.resolve("index.html"));
         o.flush();
         return regressed ? EXIT_REGRESSION : 0;
+    }
+
+    /**
+     * The one latency definition both sides' groups report, in words.
+     *
+     * @throws java.io.IOException (one line) when they report different ones: such numbers do not compare
+     */
+    private static String latency(TraceAnalysis a, TraceAnalysis b) throws java.io.IOException {
+        java.util.Set<dev.faultline.analysis.LatencySource> sa = new java.util.TreeSet<>();
+        java.util.Set<dev.faultline.analysis.LatencySource> sb = new java.util.TreeSet<>();
+        a.groups().stream().filter(g -> g.timedFaults() > 0).forEach(g -> sa.add(g.source()));
+        b.groups().stream().filter(g -> g.timedFaults() > 0).forEach(g -> sb.add(g.source()));
+        if (!sa.isEmpty() && !sb.isEmpty() && !sa.equals(sb)) {
+            throw new java.io.IOException("the base's latency is " + words(sa) + ", the candidate's " + words(sb)
+                    + ": they measure different things and do not compare (compare captures with captures, replays with replays)");
+        }
+        return words(sa.isEmpty() ? sb : sa);
+    }
+
+    private static String words(java.util.Set<dev.faultline.analysis.LatencySource> sources) {
+        return sources.stream().map(dev.faultline.analysis.LatencySource::description).collect(java.util.stream.Collectors.joining(" / "));
     }
 
     private static TraceAnalysis side(List<Path> files) throws java.io.IOException {

@@ -1,5 +1,7 @@
 package dev.faultline.cli;
 
+import dev.faultline.analysis.GroupKey;
+import dev.faultline.analysis.GroupStats;
 import dev.faultline.core.abi.Errno;
 import dev.faultline.core.abi.UffdAbi;
 import dev.faultline.core.trace.EventKind;
@@ -9,6 +11,7 @@ import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.trace.TraceReader;
 import dev.faultline.core.uffd.ResolveIoctl;
 import dev.faultline.core.uffd.UffdFeature;
+import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -71,9 +74,16 @@ final class InspectCommand implements Callable<Integer> {
         TraceEvent e = new TraceEvent();
         long tMin = Long.MAX_VALUE;
         long tMax = Long.MIN_VALUE;
+        GroupStats all = new GroupStats(new GroupKey("all", 0, "all", ""));
         while (r.nextBatch()) {
             for (int i = 0; i < r.batchRows(); i++) {
                 r.read(i, e);
+                if (e.kind == EventKind.PAGEFAULT) {
+                    all.add(e.tFault, e.tRead, e.tResolveEnd, e.tWake);
+                } else if (e.kind == EventKind.FAULT_HISTOGRAM) {
+                    all.addSummary(e.count, e.tRead, e.tResolveEnd, histogram(e.histLatency), histogram(e.histQueue),
+                            histogram(e.histService));
+                }
                 byKind[e.kind.ordinal()]++;
                 byIoctl[e.ioctl.ordinal()]++;
                 if (e.run >= 0) {
@@ -140,6 +150,13 @@ final class InspectCommand implements Callable<Integer> {
         if (tMin <= tMax) {
             out.println("time span        " + Units.nanos(tMax - tMin));
         }
+        Histogram latency = all.latency();
+        if (latency.getTotalCount() > 0) {
+            out.printf(Locale.ROOT, "latency          %s  (%s; %,d of %,d faults)%n", Units.percentiles(latency), all.latencySource(),
+                    latency.getTotalCount(), all.faults());
+            out.printf(Locale.ROOT, "split            queue p50 %s  service p50 %s  wake p50 %s%n", p50(all.queue()),
+                    p50(all.service()), p50(all.wake()));
+        }
         if (!first.isEmpty()) {
             out.println();
             out.println("first " + first.size() + " rows");
@@ -159,11 +176,40 @@ final class InspectCommand implements Callable<Integer> {
         return sb.isEmpty() ? "-" : sb.toString().strip();
     }
 
-    private static String row(TraceEvent e) {
+    private static String p50(Histogram h) {
+        return h.getTotalCount() == 0 ? "-" : Units.nanos(h.getValueAtPercentile(50));
+    }
+
+    private static Histogram histogram(byte[] encoded) throws IOException {
+        if (encoded == null) {
+            return null;
+        }
+        try {
+            return Histogram.decodeFromCompressedByteBuffer(java.nio.ByteBuffer.wrap(encoded), 0);
+        } catch (java.util.zip.DataFormatException | RuntimeException ex) {
+            throw new dev.faultline.core.trace.TraceFormatException("a summary row's histogram is damaged: " + ex.getMessage(), ex);
+        }
+    }
+
+    private static String row(TraceEvent e) throws IOException {
+        if (e.kind.isSummary()) {
+            String what = switch (e.kind) {
+                case FAULT_HISTOGRAM -> String.format(Locale.ROOT, "%,d faults, fault -> resolve p50 %s (%,d timed), service p50 %s",
+                        e.count, p50or(histogram(e.histLatency)), e.countTimed, p50or(histogram(e.histService)));
+                case RESOLVE_COUNT -> String.format(Locale.ROOT, "%,d ioctls no fault waited on, %s", e.count, Units.bytes(e.resolveLength));
+                default -> String.format(Locale.ROOT, "tid %d: %,d faults, blocked %s (read -> resolve)", e.tid, e.count,
+                        Units.nanos(e.totalNanos));
+            };
+            return String.format(Locale.ROOT, "  %-8d %-15s %-3d %-12s %s", e.seq, e.kind, e.region, e.ioctl, what);
+        }
         return String.format(Locale.ROOT, "  %-8d %-9s %-3d 0x%-10x %-11s %-8d %-12s %-9s %-7s %-9s %-9s %s", e.seq, e.kind,
                 e.region, e.offset, flagNames(e.flags), e.tid, e.ioctl, e.resolveLength == 0 ? "-" : Units.bytes(e.resolveLength),
                 e.result == 0 ? "ok" : Errno.name(e.result), span(e.tFault, e.tRead), span(e.tRead, e.tResolveEnd),
                 span(e.tResolveEnd, e.tWake));
+    }
+
+    private static String p50or(Histogram h) {
+        return h == null ? "-" : Units.nanos(h.getValueAtPercentile(50));
     }
 
     private static String span(long from, long to) {

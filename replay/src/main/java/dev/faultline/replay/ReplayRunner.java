@@ -455,7 +455,7 @@ public final class ReplayRunner {
                             LockSupport.parkNanos(Math.min(1_000_000, due - System.nanoTime()));
                         }
                     }
-                    if (finish || stop) {
+                    if (stop) {
                         return;
                     }
                     HandledRegion h = handled.get(p.region());
@@ -485,7 +485,10 @@ public final class ReplayRunner {
             }
         }
 
-        /** Drops the pushes not yet due when the touches ended (no fault is left to race them) and waits for the thread. */
+        /**
+         * The touches have ended: the pushes still waiting go at once (no fault is left for them to
+         * trail, and every run issues them all), then the thread ends; waits for it.
+         */
         void finish() {
             finish = true;
             LockSupport.unpark(thread);

@@ -102,12 +102,20 @@ public final class TracePolicy extends ResolvePolicy {
     }
 
     @Override
-    public long resolve(Userfaultfd uffd, long page, long offset, long pageSize, TraceEvent row) {
-        int i = plan.find(offset / pageSize);
-        long wait = plan.hasDelays() ? (i < 0 ? 0 : plan.delay(i)) : delayNanos;
+    public void serve(long offset, long pageSize) {
+        long wait = delayNanos;
+        if (plan.hasDelays()) {
+            int i = plan.find(offset / pageSize);
+            wait = i < 0 ? 0 : plan.delay(i);
+        }
         if (wait > 0) {
             delay(wait);
         }
+    }
+
+    @Override
+    public long resolve(Userfaultfd uffd, long page, long offset, long pageSize, TraceEvent row) {
+        int i = plan.find(offset / pageSize);
         ResolvePolicy p = i < 0 ? primary : byOp[plan.op(i).ordinal()];
         long from = i < 0 ? offset : plan.rangeOffset(i);
         long length = i < 0 ? pageSize : plan.rangeLength(i);

@@ -275,6 +275,152 @@ class ReplayTest {
         assertEquals("ok", r.runs().getLast().verified());
     }
 
+    /** Every row of {@code file}. */
+    static List<TraceEvent> rows(Path file) throws IOException {
+        List<TraceEvent> out = new ArrayList<>();
+        try (TraceReader reader = TraceReader.open(file)) {
+            while (reader.nextBatch()) {
+                for (int i = 0; i < reader.batchRows(); i++) {
+                    TraceEvent e = new TraceEvent();
+                    reader.read(i, e);
+                    out.add(e);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** A fault timed as a passive capture times it: entry, read, ioctl start and end, {@code service} ns from read to ioctl. */
+    static TraceEvent captured(long seq, long offset, long tFault, long service) {
+        TraceEvent e = fault(seq, 0, offset, ResolveIoctl.COPY, 4096);
+        e.tFault = tFault;
+        e.tRead = tFault + 5_000;
+        e.tResolveStart = e.tRead + service;
+        e.tResolveEnd = e.tResolveStart + 3_000;
+        return e;
+    }
+
+    /** A push (an ioctl no fault waited on) of the page at {@code offset}, issued at {@code t}. */
+    static TraceEvent pushAt(long seq, long offset, long t) {
+        TraceEvent e = fault(seq, 0, offset, ResolveIoctl.COPY, 4096);
+        e.kind = EventKind.RESOLVE;
+        e.tid = 0;
+        e.tRead = TraceEvent.UNKNOWN;
+        e.tResolveStart = t;
+        e.tResolveEnd = t + 3_000;
+        return e;
+    }
+
+    @Test
+    void aPushIsNotIssuedBeforeTheReplayReachedTheFaultItFollowed(@TempDir Path dir) throws IOException {
+        // as in a QEMU capture: a background push of another page after each fault
+        List<TraceEvent> rows = new ArrayList<>();
+        for (int k = 0; k < 100; k++) {
+            rows.add(captured(2L * k, k * 4096L, 10_000_000L + k * 100_000L, 1_000));
+            rows.add(pushAt(2L * k + 1, (100 + k) * 4096L, 10_000_000L + k * 100_000L + 50_000));
+        }
+        Path trace = handMade(dir, "pushes.arrow", List.of(shmem(0, 200 * 4096L)), rows);
+        Path out = dir.resolve("r.arrow");
+        ReplayRunner.Result r = replay(trace, out, ReplayOptions.builder().verify(true).build());
+        assertEquals("ok", r.runs().getLast().verified());
+        Map<Long, Long> faultStart = new HashMap<>();
+        List<TraceEvent> pushes = new ArrayList<>();
+        for (TraceEvent e : rows(out)) {
+            if (e.kind == EventKind.PAGEFAULT) {
+                faultStart.put(e.offset / 4096, e.tFault);
+            } else if (e.kind == EventKind.RESOLVE) {
+                pushes.add(e);
+            }
+        }
+        assertEquals(100, faultStart.size(), "every recorded fault faulted: no push ran ahead of its touch");
+        assertEquals(100, pushes.size());
+        for (TraceEvent p : pushes) {
+            long followed = p.offset / 4096 - 100;
+            assertTrue(p.tResolveStart >= faultStart.get(followed), "the push of page " + p.offset / 4096
+                    + " went before the touch of page " + followed + " it followed in the recording");
+        }
+    }
+
+    @Test
+    void delayRecordedWaitsEachFaultsOwnServiceTimeBeforeItsIoctl(@TempDir Path dir) throws IOException {
+        List<TraceEvent> rows = new ArrayList<>();
+        for (int k = 0; k < 200; k++) {
+            rows.add(captured(k, k * 4096L, 10_000_000L + k * 100_000L, k % 2 == 0 ? 500_000 : 0)); // 500 µs, or none
+        }
+        Path trace = handMade(dir, "service.arrow", List.of(shmem(0, 200 * 4096L)), rows);
+        Path out = dir.resolve("r.arrow");
+        replay(trace, out, ReplayOptions.builder().delay(new Delay(Delay.Kind.RECORDED, 0)).build());
+        org.HdrHistogram.Histogram even = new org.HdrHistogram.Histogram(3);
+        org.HdrHistogram.Histogram odd = new org.HdrHistogram.Histogram(3);
+        for (TraceEvent e : rows(out)) {
+            if (e.kind == EventKind.PAGEFAULT) {
+                ((e.offset / 4096) % 2 == 0 ? even : odd).recordValue(e.tResolveStart - e.tRead);
+            }
+        }
+        assertTrue(even.getMinValue() >= 500_000, "every fault that took its handler 500 µs waits as long: " + even.getMinValue());
+        assertTrue(even.getValueAtPercentile(50) < 700_000, "and not much longer: " + even.getValueAtPercentile(50));
+        assertTrue(odd.getValueAtPercentile(50) < 100_000, "a fault its handler served at once is not delayed: "
+                + odd.getValueAtPercentile(50));
+
+        ReplayOptions p99 = ReplayOptions.builder().delay(new Delay(Delay.Kind.P99, 0)).build();
+        ReplayRunner.Result r = replay(trace, null, p99);
+        assertTrue(r.analysis().groups().getFirst().service().getValueAtPercentile(50) >= 500_000,
+                "p99 of the recorded times (500 µs) for every fault");
+        CliLikeChecks.refusesWithoutServiceTimes(dir);
+    }
+
+    /** A trace with no handler times cannot give its faults their recorded delay: one line, before anything runs. */
+    static final class CliLikeChecks {
+        static void refusesWithoutServiceTimes(Path dir) throws IOException {
+            List<TraceEvent> rows = new ArrayList<>();
+            TraceEvent f = fault(0, 0, 0, ResolveIoctl.COPY, 4096);
+            f.tRead = TraceEvent.UNKNOWN;
+            rows.add(f);
+            Path trace = handMade(dir, "untimed.arrow", List.of(shmem(0, 4096)), rows);
+            ReplayException e = assertThrows(ReplayException.class,
+                    () -> ReplayPlanner.plan(trace, ReplayOptions.builder().delay(new Delay(Delay.Kind.RECORDED, 0)).build()));
+            assertTrue(e.getMessage().contains("holds no handler service times"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aReplayThatMeasuredNoFaultFailsUnlessEmptyIsAllowed(@TempDir Path dir) throws IOException {
+        List<TraceEvent> rows = new ArrayList<>();
+        for (int k = 0; k < 10; k++) {
+            rows.add(pushAt(k, k * 4096L, 1_000_000L + k * 1000)); // pushes only: nothing ever faults
+        }
+        Path trace = handMade(dir, "pushes-only.arrow", List.of(shmem(0, 16 * 4096L)), rows);
+        Path out = dir.resolve("r.arrow");
+        ReplayException e = assertThrows(ReplayException.class, () -> replay(trace, out, ReplayOptions.defaults()));
+        assertTrue(e.getMessage().contains("held no fault") && e.getMessage().contains("--allow-empty"), e.getMessage());
+        assertFalse(Files.exists(out), "no results for a replay that measured nothing");
+        ReplayRunner.Result r = replay(trace, out, ReplayOptions.builder().allowEmpty(true).build());
+        assertEquals(10, r.runs().getLast().pushes());
+        assertTrue(Files.exists(out));
+    }
+
+    @Test
+    void faultsPlacedWithDontwakeAreReplayedSoAndStillWoken(@TempDir Path dir) throws IOException {
+        List<TraceEvent> rows = new ArrayList<>();
+        for (int k = 0; k < 50; k++) {
+            TraceEvent f = captured(2L * k, 2L * k * 4096, 10_000_000L + k * 100_000L, 1_000);
+            f.resolveMode = (int) dev.faultline.core.abi.UffdAbi.UFFDIO_COPY_MODE_DONTWAKE;
+            rows.add(f);
+            TraceEvent wake = pushAt(2L * k + 1, 2L * k * 4096, f.tResolveEnd + 1_000);
+            wake.ioctl = ResolveIoctl.WAKE;
+            rows.add(wake);
+        }
+        Path trace = handMade(dir, "dontwake.arrow", List.of(shmem(0, 100 * 4096L)), rows);
+        Path out = dir.resolve("r.arrow");
+        ReplayRunner.Result r = replay(trace, out, ReplayOptions.builder().verify(true).build());
+        assertEquals("ok", r.runs().getLast().verified());
+        Counts c = Counts.of(out, 0);
+        assertEquals(50, c.faults(), "every fault was woken: none hung");
+        long dontWake = rows(out).stream().filter(e -> e.kind == EventKind.PAGEFAULT
+                && e.resolveMode == dev.faultline.core.abi.UffdAbi.UFFDIO_COPY_MODE_DONTWAKE).count();
+        assertEquals(50, dontWake, "resolved with the recorded DONTWAKE");
+    }
+
     /**
      * Rewrites a trace so that its header lists one region fewer than its rows use (TraceWriter
      * refuses to write such a file): the regions JSON is replaced in place, in the schema at the

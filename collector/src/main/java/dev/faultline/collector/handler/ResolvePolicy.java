@@ -105,6 +105,15 @@ public abstract class ResolvePolicy implements AutoCloseable {
 
     /** What it does, for summaries and trace metadata. */
     /**
+     * Waits, between the handler's read of a fault on the page at {@code offset} and its resolving
+     * ioctl, the service time this policy models (a replay's delays); by default none. The handler
+     * times the ioctl from after it, so a trace shows the wait as read-to-ioctl time, as a real
+     * handler's work would.
+     */
+    public void serve(long offset, long pageSize) {
+    }
+
+    /**
      * Resolves as {@link #resolve(Userfaultfd, long, long, long)} does, with the op's DONTWAKE mode
      * when {@code dontWake}: the page is placed but the faulting threads stay asleep until a
      * {@link Userfaultfd#wake}. Policies whose ioctl has no such mode ignore it.

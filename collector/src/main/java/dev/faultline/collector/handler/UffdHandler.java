@@ -197,6 +197,7 @@ public final class UffdHandler implements AutoCloseable {
         long pageSize = r.region().pageSize();
         long page = address & -pageSize;
         long offset = page - r.base;
+        r.policy().serve(offset, pageSize);
         long t0 = System.nanoTime();
         long rc = r.policy().resolve(uffd, page, offset, pageSize, row);
         long t1 = System.nanoTime();

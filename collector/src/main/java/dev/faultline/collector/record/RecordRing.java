@@ -21,7 +21,7 @@ public final class RecordRing {
     public static final int DEFAULT_CAPACITY = 64 * 1024;
     private static final int STRIDE = 16; // longs per slot
     private static final int SEQ = 0, CODES = 1, OFFSET = 2, ADDRESS = 3, FLAGS_TID = 4, RES_OFFSET = 5,
-            RES_LENGTH = 6, RESULT = 7, T_FAULT = 8, T_READ = 9, T_START = 10, T_END = 11, T_WAKE = 12;
+            RES_LENGTH = 6, RESULT = 7, T_FAULT = 8, T_READ = 9, T_START = 10, T_END = 11, T_WAKE = 12, RES_MODE = 13;
     private static final EventKind[] KINDS = EventKind.values();
     private static final ResolveIoctl[] IOCTLS = ResolveIoctl.values();
     private static final VarHandle HEAD;
@@ -90,6 +90,7 @@ public final class RecordRing {
         s[i + T_START] = e.tResolveStart;
         s[i + T_END] = e.tResolveEnd;
         s[i + T_WAKE] = e.tWake;
+        s[i + RES_MODE] = e.resolveMode;
         TAIL.setRelease(this, t + 1);
         return true;
     }
@@ -119,6 +120,7 @@ public final class RecordRing {
         e.tResolveStart = s[i + T_START];
         e.tResolveEnd = s[i + T_END];
         e.tWake = s[i + T_WAKE];
+        e.resolveMode = (int) s[i + RES_MODE];
         return true;
     }
 

@@ -80,7 +80,6 @@ public final class Toucher implements Runnable {
                     if (paced) {
                         pace(start + script.due(k));
                     }
-                    started = k + 1;
                     touch(k, scratch, readFd, writeFd);
                     done = k + 1;
                 }
@@ -103,6 +102,7 @@ public final class Toucher implements Runnable {
         int page = script.page(k);
         long address = bases[region] + page * pageSizes[region];
         long t0 = System.nanoTime();
+        started = k + 1; // after t0: what waits for this touch sees a time at or after its t_fault
         switch (script.kind(k)) {
             case READ -> Libc.memcpy(scratch.address(), address, 1);
             case WRITE -> Libc.memset(address, k & 0x7f | 1, 1);
