@@ -12,6 +12,8 @@ import java.util.TreeSet;
 /**
  * Base against candidate, per group (ioctl × page size × backend): the ratio candidate / base of
  * p50, p90 and p99 with a 95% bootstrap interval, and a verdict against a relative threshold.
+ * When each side has one group and they differ (the same trace replayed on another backend, page
+ * size or ioctl), those two are compared with each other.
  *
  * <p>With at least two runs on each side (replay {@code --runs K}) the bootstrap resamples runs —
  * each run's percentile, then the median over the resampled runs — so run-to-run noise is in the
@@ -71,6 +73,13 @@ public final class Comparison {
                                                 java.util.Set<Double> gate) {
         Map<GroupKey, Map<Integer, Histogram>> b = base.runs();
         Map<GroupKey, Map<Integer, Histogram>> c = candidate.runs();
+        GroupKey[] pair = soleGroups(b, c);
+        if (pair != null) { // one group a side, nothing in common: a variant (another backend, page size, ioctl) of the same faults
+            GroupKey paired = new GroupKey(pair[0].ioctl(), pair[0].pageSize(), pair[0].backend(),
+                    (pair[0].part().isEmpty() ? "" : pair[0].part() + " ") + "vs " + pair[1].label());
+            b = Map.of(paired, b.get(pair[0]));
+            c = Map.of(paired, c.get(pair[1]));
+        }
         TreeSet<GroupKey> keys = new TreeSet<>(b.keySet());
         keys.addAll(c.keySet());
         SplittableRandom random = new SplittableRandom(seed);
@@ -118,6 +127,19 @@ public final class Comparison {
                     null, bAll, cAll));
         }
         return out;
+    }
+
+    /**
+     * The one group with faults on each side, when each side has exactly one and they differ
+     * (a replay of the same trace on another backend, page size or ioctl); null otherwise.
+     */
+    private static GroupKey[] soleGroups(Map<GroupKey, Map<Integer, Histogram>> b, Map<GroupKey, Map<Integer, Histogram>> c) {
+        List<GroupKey> bk = b.entrySet().stream().filter(e -> merged(e.getValue()).getTotalCount() > 0).map(Map.Entry::getKey).toList();
+        List<GroupKey> ck = c.entrySet().stream().filter(e -> merged(e.getValue()).getTotalCount() > 0).map(Map.Entry::getKey).toList();
+        if (bk.size() != 1 || ck.size() != 1 || bk.getFirst().equals(ck.getFirst())) {
+            return null;
+        }
+        return new GroupKey[] {bk.getFirst(), ck.getFirst()};
     }
 
     /**

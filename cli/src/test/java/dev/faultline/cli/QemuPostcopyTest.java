@@ -184,11 +184,10 @@ class QemuPostcopyTest {
                     + " ms, more than QEMU's own trace (" + theirs + " ms) although QEMU stamps outside Faultline's events");
             assertTrue(theirs <= ours * 1.5 + 2, "QEMU's trace times the faults it counted at " + theirs + " ms, Faultline at "
                     + ours + " ms: more than its bookkeeping after the ioctl explains");
-            // and QEMU's reported total, those faults in whole milliseconds, cannot be more than there was
-            long reported = outcome.vcpuBlocktimeMillis().getFirst();
-            assertTrue(reported <= 1.10 * blocked / 1e6 + 2, "QEMU reports " + reported + " ms, more than the "
-                    + blocked / 1e6 + " ms its vCPU was blocked on all its faults");
-            assertEquals(outcome.blocktimeMillis(), reported, "one vCPU: all vCPUs blocked is that vCPU blocked");
+            // QEMU's reported total is those faults by its own stamps (in whole milliseconds): late ends count, dropped
+            // faults do not, so it can land on either side of the time the vCPU was blocked; docs/capture.md has the figures
+            assertEquals(outcome.blocktimeMillis(), outcome.vcpuBlocktimeMillis().getFirst(),
+                    "one vCPU: all vCPUs blocked is that vCPU blocked");
 
             Path report = dir.resolve("report");
             CliRun analyze = CliRun.of("analyze", trace.toString(), "-o", report.toString());
@@ -200,6 +199,43 @@ class QemuPostcopyTest {
             assertTrue(union <= blocked && union >= blocked * 0.99, "analyze's union of the vCPU's faults against their sum "
                     + blocked + ": " + blocktime);
             assertEquals(union, blocktime.path("all_blocked_ns").asLong(), "one vCPU: all blocked is its blocked time");
+        }
+        replaysAsProductionDid(trace, ram, dir);
+    }
+
+    /**
+     * The capture replays with its own service times: every fault the migration had is a fault of
+     * the replay (its background pushes wait for the faults they followed), every push is re-issued;
+     * and the what-if on 2 MiB pages runs.
+     */
+    private static void replaysAsProductionDid(Path trace, PostcopyMigration.Ram ram, Path dir) throws Exception {
+        long faults = 0;
+        long pushes = 0;
+        try (TraceReader r = TraceReader.open(trace)) {
+            Set<String> pages = new HashSet<>();
+            for (TraceEvent e : PassiveRecordTest.rows(r)) {
+                if (e.kind == EventKind.PAGEFAULT && pages.add(e.region + ":" + e.offset)) {
+                    faults++;
+                } else if (e.kind == EventKind.RESOLVE) {
+                    pushes++;
+                }
+            }
+        }
+        CliRun replay = CliRun.of("replay", trace.toString(), "--delay", "recorded", "--wait", "poll", "--warmup", "0",
+                "--no-results", "--json");
+        assertEquals(0, replay.exit(), replay.err());
+        JsonNode j = new ObjectMapper().readTree(replay.out());
+        assertEquals(faults, j.path("planned_faults").asLong(), "one planned fault per faulted page: " + replay.out());
+        assertEquals(faults, j.path("runs").get(0).path("faults").asLong(), "the replay faulted on every page the migration "
+                + "did: no push ran ahead of its touch (" + replay.out() + ")");
+        assertEquals(pushes, j.path("runs").get(0).path("pushes").asLong(), "every push re-issued");
+        assertEquals("recorded", j.path("delay").asText());
+        if (ram == PostcopyMigration.Ram.ANON && HugePages.free(2 << 20) >= 48) {
+            CliRun huge = CliRun.of("replay", trace.toString(), "--delay", "recorded", "--backend", "hugetlb2m", "--resolve", "copy",
+                    "--warmup", "0", "--no-results", "--json");
+            assertEquals(0, huge.exit(), huge.err());
+            long hugeFaults = new ObjectMapper().readTree(huge.out()).path("runs").get(0).path("faults").asLong();
+            assertTrue(hugeFaults > 0 && hugeFaults < faults, "on 2 MiB pages fewer faults, but some: " + huge.out());
         }
     }
 }

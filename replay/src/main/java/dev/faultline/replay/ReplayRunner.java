@@ -149,7 +149,9 @@ public final class ReplayRunner {
                 if (!cell.supported()) {
                     throw new ReplayException("region " + r.id() + " (" + r.name() + ") on " + r.backend().label()
                             + " cannot resolve " + r.mode() + " faults with " + op + " on this kernel: " + cell.detail()
-                            + " (faultline probe shows what can)");
+                            + (op == ResolveIoctl.ZEROPAGE && r.backend().isHugetlb()
+                                    ? " (hugetlb has no ZEROPAGE: --resolve copy places those pages by COPY)"
+                                    : " (faultline probe shows what can)"));
                 }
             }
         }
