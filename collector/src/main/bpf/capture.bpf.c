@@ -227,9 +227,10 @@ struct fault_entry {
     u32 pad;
 };
 
-/* page_fault_user, by page (address >> the region's page shift), until its message is read */
+/* page_fault_user, by page (address >> the region's page shift), until its message is read (a
+ * plain hash: an LRU's bookkeeping cost a spinning handler more than the entries it would reclaim) */
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 65536);
     __type(key, u64);
     __type(value, struct fault_entry);
@@ -423,6 +424,8 @@ static __always_inline void emit_fd(u32 type, s32 fd, u32 how)
 static __always_inline void learn_uffd(s32 fd, u32 how)
 {
     u32 one = 1;
+    if (bpf_map_lookup_elem(&uffds, &fd)) /* a lookup is cheaper than an update that fails */
+        return;
     if (bpf_map_update_elem(&uffds, &fd, &one, BPF_NOEXIST) == 0)
         emit_fd(REC_UFFD, fd, how);
 }
@@ -669,7 +672,10 @@ static __always_inline void summary_resolve(struct config *c, u32 op, u64 start,
         counter_add(slot, op, C_UNLINKED, 1);
         pages = MAX_PAGES_PER_RESOLVE;
     }
-    bpf_loop(pages, resolve_one, &walk, 0);
+    if (pages == 1)
+        resolve_one(0, &walk); /* the common case: one page, no loop to set up */
+    else
+        bpf_loop(pages, resolve_one, &walk, 0);
     if (!walk.found) {
         counter_add(slot, op, C_RESOLVES, 1);
         counter_add(slot, op, C_RESOLVE_BYTES, length);

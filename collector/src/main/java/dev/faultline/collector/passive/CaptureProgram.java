@@ -110,8 +110,19 @@ public final class CaptureProgram implements AutoCloseable {
         }
     }
 
-    /** The compiled program from the jar. */
+    /**
+     * The compiled program from the jar, or from the file {@code FAULTLINE_CAPTURE_PROGRAM} names
+     * (for whoever works on capture.bpf.c: a variant is measured without rebuilding the jar).
+     */
     static byte[] image() {
+        String override = System.getenv("FAULTLINE_CAPTURE_PROGRAM");
+        if (override != null && !override.isBlank()) {
+            try {
+                return Files.readAllBytes(Path.of(override));
+            } catch (IOException e) {
+                throw new CaptureException("cannot read FAULTLINE_CAPTURE_PROGRAM " + override + ": " + e.getMessage(), e);
+            }
+        }
         try (InputStream in = CaptureProgram.class.getResourceAsStream(OBJECT)) {
             if (in == null) {
                 throw new CaptureException("this Faultline was built without its BPF capture program (clang was missing at build "

@@ -27,7 +27,7 @@ import java.util.function.Consumer;
  * tracepoints ({@link CaptureProgram}), into the same trace format the in-process recorder writes
  * ({@code source = ebpf}).
  *
- * <p>The program's records are read from its ring buffer every {@link #POLL_NANOS}, put back in
+ * <p>The program's records are read from its ring buffer every {@link #POLL_MILLIS} ms, put back in
  * time order ({@link EventOrder}), linked into rows ({@link FaultLinker}) and written in Arrow
  * batches as they go, flushed at least every {@link #FLUSH_NANOS}: memory stays bounded and a
  * capture killed with SIGKILL leaves a file that yields every row up to the last flush (its
@@ -35,7 +35,7 @@ import java.util.function.Consumer;
  * program links and counts in the kernel, and the file gets histogram rows
  * ({@link SummaryRows}) at the end and every interval instead of a row per fault.
  *
- * <p>The capture ends when the process exits (seen within {@link #POLL_NANOS}), the duration
+ * <p>The capture ends when the process exits (seen at once, through a pidfd), the duration
  * passes or {@link #stop} is called; the file is finished in every case, with the records the
  * program had to drop in the footer. A process with no userfaultfd yet is waited for: QEMU opens
  * its uffd only when postcopy starts.
@@ -43,8 +43,13 @@ import java.util.function.Consumer;
 public final class PassiveCapture {
     /** Rows reach the file at most this long after they were linked. */
     public static final long FLUSH_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** How often the ring buffer is read (the program never wakes its reader: that cost the traced process). */
-    static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /**
+     * How often the ring buffer is read, in ms (the program never wakes its reader: that cost the
+     * traced process). Seldom on purpose: on a small machine every wake-up of the capture lands on
+     * a CPU a faulting thread may need, and a busy CPU takes an IPI to wake it where an idle one is
+     * often still polling. 32 MiB of ring hold two seconds of records at 50,000 faults/s.
+     */
+    static final int POLL_MILLIS = 50;
     /**
      * How far out of order records may arrive: one ring buffer for all CPUs keeps them in the
      * order they were reserved, and a program reads its clock just before reserving, so records
@@ -183,6 +188,9 @@ public final class PassiveCapture {
         long t0 = System.nanoTime();
         CaptureProgram program;
         try {
+            if (!summary) {
+                CaptureWarmup.run(); // the JIT compiles the capture's path now, not beside the traced process
+            }
             program = CaptureProgram.load(pid, summary);
         } catch (CaptureException e) {
             releaseLaunched();
@@ -191,7 +199,7 @@ public final class PassiveCapture {
         sink.program = program;
         SummaryRows summaryRows = summary ? new SummaryRows(program) : null;
         long lost;
-        try {
+        try (CaptureThreads yielding = CaptureThreads.yieldToTheTracedProcess(); ProcessExit exit = new ProcessExit(pid)) {
             seed(program, linker);
             program.attach();
             long began = System.nanoTime();
@@ -221,6 +229,7 @@ public final class PassiveCapture {
                 }
                 order.add(e);
             };
+            boolean gone = false;
             while (true) {
                 int n = program.poll(reader);
                 long now = System.nanoTime();
@@ -231,7 +240,7 @@ public final class PassiveCapture {
                     endedBy = "duration";
                     break;
                 }
-                if (launched != null ? !launched.isAlive() : exited(pid)) {
+                if (gone || (launched != null && !launched.isAlive())) {
                     endedBy = "process exited";
                     break;
                 }
@@ -252,9 +261,11 @@ public final class PassiveCapture {
                     progress.accept(new Progress(sink.rows, summary ? summaryRows.faults() : linker.faults(), now - t0, uffdSeen));
                     lastProgress = now;
                 }
-                if (n < 1024) {
-                    sleepNanos(POLL_NANOS);
+                int wait = n < 1024 ? POLL_MILLIS : 0;
+                if (options.durationNanos() > 0) {
+                    wait = (int) Math.max(0, Math.min(wait, (began + options.durationNanos() - now) / 1_000_000 + 1));
                 }
+                gone = exit.await(wait); // returns at once when the process exits: its last records are read next
             }
             program.detach();
             program.poll(reader);
@@ -526,6 +537,10 @@ public final class PassiveCapture {
             writer.putFooter("faults", Long.toString(summary != null ? summary.faults() : linker.faults()));
             writer.putFooter("resolves", Long.toString(summary != null ? summary.resolves() : linker.resolves()));
             writer.putFooter("ended_by", endedBy);
+            if (summary != null) {
+                writer.putFooter("unresolved_faults", Long.toString(summary.unresolved()));
+                writer.putFooter("unlinked_faults", Long.toString(summary.unlinked()));
+            }
             writer.putFooter(FOOTER_THREADS, threadsJson());
             writer.close();
             return options.out();

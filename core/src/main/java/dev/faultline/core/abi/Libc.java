@@ -37,6 +37,8 @@ public final class Libc {
 
     private static final MethodHandle SYSCALL_1 = bind("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
+    private static final MethodHandle SYSCALL_2 = bind("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
     private static final MethodHandle IOCTL = bind("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
     private static final MethodHandle OPEN = bind("open",
@@ -154,6 +156,24 @@ public final class Libc {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** {@code syscall(nr, a, b)}: the result or -errno. */
+    public static long syscall(long nr, long a, long b) {
+        Scratch s = scratch();
+        try {
+            return check((long) SYSCALL_2.invokeExact(s.callState, nr, a, b), s);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code __NR_pidfd_open} on x86-64. */
+    private static final long SYS_pidfd_open = 434;
+
+    /** {@code pidfd_open(pid, 0)}: a file descriptor that polls readable once the process has exited, or -errno. */
+    public static int pidfdOpen(int pid) {
+        return (int) syscall(SYS_pidfd_open, pid, 0);
     }
 
     /** {@code ioctl(fd, request, arg)} where arg is an address or a plain integer: result or -errno. */
