@@ -104,6 +104,8 @@ struct huge_area {
 #define REC_EXIT 7  /* the process's main thread exited */
 #define REC_FDS 8   /* file descriptors received over a socket (SCM_RIGHTS) */
 
+#define UFFD_CANDIDATE 2 /* uffds map value: received over a socket, not yet known to be a uffd */
+
 #define UFFD_BY_SYSCALL 1
 #define UFFD_BY_DEVICE 2
 #define UFFD_BY_IOCTL 3
@@ -728,10 +730,17 @@ int on_ioctl_exit(struct sys_exit_ctx *ctx)
     int record = !(c->flags & CAPTURE_SUMMARY) || nr == NR_REGISTER || nr == NR_UNREGISTER || nr == NR_API;
     if (!record) {
         int protecting = nr == NR_WRITEPROTECT && (arg[2] & UFFDIO_WRITEPROTECT_MODE_WP);
+        u32 shift = 12;
         if (nr >= NR_WAKE && nr <= NR_POISON && !protecting) {
-            u64 length = nr == NR_COPY || nr == NR_MOVE ? arg[2] : arg[1];
-            summary_resolve(c, nr, arg[0], length, ret, now);
+            if (region_of(c, arg[0], &shift) < 0) {
+                record = 1; /* a region user space has not told the program of yet: it links this one itself */
+            } else {
+                u64 length = nr == NR_COPY || nr == NR_MOVE ? arg[2] : arg[1];
+                summary_resolve(c, nr, arg[0], length, ret, now);
+            }
         }
+    }
+    if (!record) {
         bpf_map_delete_elem(&ioctls, &tid);
         return 0;
     }
@@ -866,7 +875,21 @@ int on_recvmsg_exit(struct sys_exit_ctx *ctx)
     if (count > 8)
         count = 8;
     __builtin_memset(r->fds, 0xff, sizeof(r->fds));
-    bpf_probe_read_user(r->fds, sizeof(r->fds), (void *)(control + 16));
+    u32 bytes = count * 4; /* no further: the control buffer may end there, at the end of a page */
+    if (bytes > sizeof(r->fds))
+        bytes = sizeof(r->fds);
+    bpf_probe_read_user(r->fds, bytes, (void *)(control + 16));
+    /* Each received fd may be a uffd (the program cannot tell a file's kind): its reads are decoded
+     * from now on, so that a handler reading at once misses nothing, and user space, which can tell,
+     * drops the records of those that are not (UFFD_CANDIDATE). */
+    u32 candidate = UFFD_CANDIDATE;
+    for (u32 i = 0; i < 8; i++) {
+        if (i >= count)
+            break;
+        s32 fd = r->fds[i];
+        if (fd >= 0)
+            bpf_map_update_elem(&uffds, &fd, &candidate, BPF_NOEXIST);
+    }
     r->h.type = REC_FDS;
     r->h.tid = current_tid();
     r->h.time = bpf_ktime_get_ns();

@@ -341,6 +341,62 @@ class PassiveRecordTest {
                 + (returned - exited[0]) / 1_000_000 + " ms after the process had exited");
     }
 
+    /** The Python handler of test resources/uffd/handler.py, started with {@code args}; returns once it says ready. */
+    static Process pythonHandler(Path dir, String name, String... args) throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "python3 is not installed: the Python handler cannot run");
+        Path script = Path.of(PassiveRecordTest.class.getResource("/uffd/handler.py").toURI());
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String line = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream())).readLine();
+        assertEquals("ready", line, name + " did not start");
+        return p;
+    }
+
+    @Test
+    void aHandlerThatOpensDevUserfaultfdLaterIsWaitedForAndItsKernelModeFaultsHaveNoEntryTime(@TempDir Path dir)
+            throws Exception {
+        Process handler = pythonHandler(dir, "handler.py self", "self", "400");
+        CliRun run = CliRun.of("record", "--pid", Long.toString(handler.pid()), "--json", "-o", dir.resolve("self.arrow").toString());
+        handler.waitFor(30, TimeUnit.SECONDS);
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.err().contains("waiting for one"), "it attached before the uffd existed: " + run.err());
+        JsonSummary j = JsonSummary.of(run.out());
+        assertEquals(400, j.faults(), "the uffd from USERFAULTFD_IOC_NEW was found: " + run.out());
+        assertEquals(0, j.timed(), "the faults were taken in write(2), in the kernel: no page_fault_user");
+        assertEquals(400, j.serviced(), "their service time is known");
+    }
+
+    @Test
+    void aUffdReceivedOverASocketIsFollowedIntoTheSendersMemory(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("uffd.sock");
+        Process server = pythonHandler(dir, "handler.py serve", "serve", socket.toString(), "300");
+        for (String detail : List.of("events", "summary")) {
+            if (detail.equals("summary")) {
+                server = pythonHandler(dir, "handler.py serve", "serve", socket.toString(), "300");
+            }
+            Path t = dir.resolve(detail + ".arrow");
+            CliRun.Running capture = CliRun.start("record", "--pid", Long.toString(server.pid()), "--detail", detail, "--json",
+                    "-o", t.toString());
+            assertTrue(capture.awaitErr("probes attached", 60_000), capture.err());
+            Process vmm = pythonHandler(dir, "handler.py vmm", "vmm", socket.toString(), "300"); // Firecracker's shape: the VMM sends its uffd
+            CliRun run = capture.join(60_000);
+            vmm.waitFor(30, TimeUnit.SECONDS);
+            assertEquals(0, run.exit(), run.err());
+            JsonSummary j = JsonSummary.of(run.out());
+            assertEquals(300, j.faults(), detail + ": every fault of the received uffd, its region found in the sender: " + run.out());
+            Files.deleteIfExists(socket);
+        }
+    }
+
+    /** What record --json said. */
+    record JsonSummary(long faults, long timed, long serviced) {
+        static JsonSummary of(String json) throws IOException {
+            com.fasterxml.jackson.databind.JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+            return new JsonSummary(n.path("faults").asLong(), n.path("latency_count").asLong(), n.path("service_count").asLong());
+        }
+    }
+
     @Test
     void aSummaryCaptureCountsEveryFaultInTheKernelAndAnalyzeReadsIt(@TempDir Path dir) throws Exception {
         int pages = 3000;

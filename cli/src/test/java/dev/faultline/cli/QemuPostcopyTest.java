@@ -185,9 +185,9 @@ class QemuPostcopyTest {
             assertTrue(theirs <= ours * 1.5 + 2, "QEMU's trace times the faults it counted at " + theirs + " ms, Faultline at "
                     + ours + " ms: more than its bookkeeping after the ioctl explains");
             // QEMU's reported total is those faults by its own stamps (in whole milliseconds): late ends count, dropped
-            // faults do not, so it can land on either side of the time the vCPU was blocked; docs/capture.md has the figures
-            assertEquals(outcome.blocktimeMillis(), outcome.vcpuBlocktimeMillis().getFirst(),
-                    "one vCPU: all vCPUs blocked is that vCPU blocked");
+            // faults do not, so it can land on either side of the time the vCPU was blocked; and its all-vCPUs figure can
+            // differ from its one vCPU's (13 against 50 ms once): its count of vCPUs down drifts as faults are dropped.
+            // docs/capture.md has the figures.
 
             Path report = dir.resolve("report");
             CliRun analyze = CliRun.of("analyze", trace.toString(), "-o", report.toString());

@@ -208,6 +208,12 @@ public final class CaptureProgram implements AutoCloseable {
         uffds.update(key, value, BpfAbi.BPF_ANY);
     }
 
+    /** Forgets {@code fd}: a descriptor received over a socket that is not a uffd after all. */
+    public void unmarkUffd(int fd) {
+        key.set(INT, 0, fd);
+        uffds.delete(key);
+    }
+
     /**
      * Attaches the probes: from now on the process's uffd traffic is seen.
      *

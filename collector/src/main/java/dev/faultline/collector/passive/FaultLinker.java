@@ -53,6 +53,14 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         default String nameFor(long start, long length) {
             return null;
         }
+
+        /**
+         * The registered area holding {@code address} in another process, when the traced one
+         * serves a uffd it received (its faults are in the sender's memory), or null.
+         */
+        default ProcessMaps.Area foreign(long address) {
+            return null;
+        }
     }
 
     /** A registered range. */
@@ -172,7 +180,7 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         int code = (int) e.words[0];
         if (code == UffdAbi.UFFD_EVENT_PAGEFAULT) {
             long address = e.words[word(UffdAbi.UFFD_MSG_PAGEFAULT_ADDRESS)];
-            Tracked r = find(address);
+            Tracked r = findOrForeign(address);
             if (r == null) {
                 outside++;
                 return;
@@ -289,7 +297,7 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
         if (op != ResolveIoctl.WRITEPROTECT) {
             ioctls[op.ordinal()]++;
         }
-        Tracked r = find(start);
+        Tracked r = findOrForeign(start);
         if (r == null) {
             outside++;
             return;
@@ -478,6 +486,21 @@ public final class FaultLinker implements Consumer<CapturedEvent> {
             }
         }
         return null;
+    }
+
+    /** {@link #find}, else a region of the process whose uffd the traced one serves (found once, then known). */
+    private Tracked findOrForeign(long address) {
+        Tracked r = find(address);
+        if (r != null) {
+            return r;
+        }
+        ProcessMaps.Area a = sink.foreign(address);
+        if (a == null) {
+            return null;
+        }
+        Tracked t = new Tracked(-1, a.start(), a.end(), a.backend(), a.modes(), mappingName(a.path()));
+        regions.add(t);
+        return t;
     }
 
     /** The newest live region holding {@code address} (a range registered again is a new region), else the newest at all. */

@@ -107,6 +107,9 @@ public final class PassiveCapture {
     private final Map<Long, ProcessMaps.Area> registeredAreas = new java.util.HashMap<>();
     private int lastThread;
     private String comm;
+    private Map<Integer, java.util.List<ProcessMaps.Area>> foreign;
+    private long foreignScanned;
+    private final UffdFds fds = new UffdFds();
 
     private PassiveCapture(int pid, Process launched, Options options) {
         this.pid = pid;
@@ -217,14 +220,20 @@ public final class PassiveCapture {
             long lastInterval = began;
             Consumer<CapturedEvent> reader = e -> {
                 switch (e.type) {
-                    case CaptureRecord.MSG -> noteThread(e.words[3] != 0 ? (int) e.words[3] : (int) e.words[5]);
+                    case CaptureRecord.MSG -> {
+                        if (!fds.isUffd(program, (int) e.words[7])) {
+                            return; // read from a descriptor received over a socket that is not a uffd
+                        }
+                        noteThread(e.words[3] != 0 ? (int) e.words[3] : (int) e.words[5]);
+                    }
                     case CaptureRecord.IOCTL -> {
                         if (e.words[0] == UffdAbi._UFFDIO_REGISTER && e.words[1] == 0) {
                             registering(program, (int) e.words[7], e.words[2]);
                         }
                     }
                     case CaptureRecord.UFFD -> uffdSeen = true;
-                    case CaptureRecord.FDS -> received(program, e);
+                    case CaptureRecord.CLOSE -> fds.closed((int) e.words[0]);
+                    case CaptureRecord.FDS -> received(program, linker, e);
                     default -> { }
                 }
                 order.add(e);
@@ -283,18 +292,25 @@ public final class PassiveCapture {
         }
         long nanos = System.nanoTime() - t0;
         Path file = sink.close(lost, nanos, summaryRows);
+        // a summary capture's own rows, plus any the linker wrote for faults on regions the program learnt of late
         Map<ResolveIoctl, Long> byKind = new EnumMap<>(ResolveIoctl.class);
         for (ResolveIoctl op : ResolveIoctl.values()) {
-            long count = summaryRows != null ? summaryRows.calls(op) : linker.ioctls(op);
+            long count = (summaryRows != null ? summaryRows.calls(op) : 0) + linker.ioctls(op);
             if (count > 0) {
                 byKind.put(op, count);
             }
         }
-        return new CaptureSummary(file, sink.rows, summary ? summaryRows.faults() : linker.faults(),
-                summary ? summaryRows.resolves() : linker.resolves(), byKind,
-                summary ? summaryRows.latency() : linker.latency(), summary ? summaryRows.queue() : linker.queue(),
-                summary ? summaryRows.service() : linker.service(), lost, order.late(), linker.outside(), nanos, endedBy,
-                uffdSeen, options.detail());
+        org.HdrHistogram.Histogram latency = linker.latency().copy();
+        org.HdrHistogram.Histogram queue = linker.queue().copy();
+        org.HdrHistogram.Histogram service = linker.service().copy();
+        if (summaryRows != null) {
+            latency.add(summaryRows.latency());
+            queue.add(summaryRows.queue());
+            service.add(summaryRows.service());
+        }
+        return new CaptureSummary(file, sink.rows, linker.faults() + (summary ? summaryRows.faults() : 0),
+                linker.resolves() + (summary ? summaryRows.resolves() : 0), byKind, latency, queue, service, lost, order.late(),
+                linker.outside(), nanos, endedBy, uffdSeen, options.detail());
     }
 
     /** What the process had registered and open before the probes went in. */
@@ -332,17 +348,29 @@ public final class PassiveCapture {
         }
     }
 
-    /** Descriptors received over a socket: the uffds among them are watched from now on. */
-    private void received(CaptureProgram program, CapturedEvent e) {
+    /**
+     * Descriptors received over a socket: the uffds among them are watched from now on, and the
+     * sender's registered areas become regions (its faults are in its memory, not the traced
+     * process's). In summary mode the program needs them in its region table to link there.
+     */
+    private void received(CaptureProgram program, FaultLinker linker, CapturedEvent e) {
+        boolean any = false;
         for (int i = 0; i < (int) e.words[0]; i++) {
             int fd = (int) e.words[1 + i];
-            try {
-                if (fd >= 0 && Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/" + fd)).toString().contains("[userfaultfd]")) {
-                    program.markUffd(fd);
-                    uffdSeen = true;
+            if (fd >= 0 && fds.isUffd(program, fd)) {
+                program.markUffd(fd);
+                uffdSeen = true;
+                any = true;
+            }
+        }
+        if (any) {
+            foreign = ProcessMaps.registeredElsewhere(pid);
+            foreignScanned = System.nanoTime();
+            if (foreign.size() == 1 && program.summary()) {
+                for (ProcessMaps.Area a : foreign.values().iterator().next()) {
+                    int slot = program.addRegion(a.start(), a.end(), Long.numberOfTrailingZeros(a.backend().pageSize()));
+                    linker.known(slot, a.start(), a.end(), a.backend(), a.modes(), FaultLinker.mappingName(a.path()));
                 }
-            } catch (IOException ignored) {
-                // closed again already, or the process is gone
             }
         }
     }
@@ -375,6 +403,76 @@ public final class PassiveCapture {
             return ProcessMaps.read(pid).at(address);
         } catch (IOException e) {
             return null; // the process is gone: the mapping it was seen making decides
+        }
+    }
+
+    /**
+     * The one registered area holding {@code address} among the other processes with a uffd open,
+     * for a handler that serves a uffd it received (Firecracker's page server): looked for when a
+     * uffd arrives over a socket and again, at most twice a second, for an address in no region.
+     * Null when none or more than one process has such an area (whose memory it is would be a guess).
+     */
+    private ProcessMaps.Area foreignArea(long address) {
+        long now = System.nanoTime();
+        if (foreign == null || now - foreignScanned > 500_000_000L && !foreignHolds(address)) {
+            foreign = ProcessMaps.registeredElsewhere(pid);
+            foreignScanned = now;
+        }
+        ProcessMaps.Area found = null;
+        for (java.util.List<ProcessMaps.Area> areas : foreign.values()) {
+            for (ProcessMaps.Area a : areas) {
+                if (a.contains(address)) {
+                    if (found != null) {
+                        return null;
+                    }
+                    found = a;
+                }
+            }
+        }
+        return found;
+    }
+
+    private boolean foreignHolds(long address) {
+        return foreign.values().stream().flatMap(java.util.List::stream).anyMatch(a -> a.contains(address));
+    }
+
+    /**
+     * Which of the process's descriptors the program decodes are uffds: all it learnt itself are,
+     * one received over a socket only if /proc says so (asked once; a new descriptor with the same
+     * number after a close is asked again).
+     */
+    private final class UffdFds {
+        private static final byte UNKNOWN = 0;
+        private static final byte YES = 1;
+        private static final byte NO = 2;
+        private byte[] known = new byte[1024];
+
+        boolean isUffd(CaptureProgram program, int fd) {
+            if (fd < 0) {
+                return true; // not a received descriptor's record
+            }
+            if (fd >= known.length) {
+                known = java.util.Arrays.copyOf(known, Math.max(fd + 1, known.length * 2));
+            }
+            if (known[fd] == UNKNOWN) {
+                boolean uffd;
+                try {
+                    uffd = Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/" + fd)).toString().contains("[userfaultfd]");
+                } catch (IOException closed) {
+                    uffd = true; // closed already: what the program decoded came from a uffd it knew
+                }
+                known[fd] = uffd ? YES : NO;
+                if (!uffd) {
+                    program.unmarkUffd(fd);
+                }
+            }
+            return known[fd] == YES;
+        }
+
+        void closed(int fd) {
+            if (fd >= 0 && fd < known.length) {
+                known[fd] = UNKNOWN;
+            }
         }
     }
 
@@ -499,6 +597,11 @@ public final class PassiveCapture {
         }
 
         @Override
+        public ProcessMaps.Area foreign(long address) {
+            return foreignArea(address);
+        }
+
+        @Override
         public void row(TraceEvent row) throws IOException {
             open();
             writer.append(row);
@@ -534,8 +637,8 @@ public final class PassiveCapture {
             }
             writer.putFooter(FOOTER_LOST, Long.toString(lost));
             writer.putFooter("duration_ns", Long.toString(nanos));
-            writer.putFooter("faults", Long.toString(summary != null ? summary.faults() : linker.faults()));
-            writer.putFooter("resolves", Long.toString(summary != null ? summary.resolves() : linker.resolves()));
+            writer.putFooter("faults", Long.toString(linker.faults() + (summary != null ? summary.faults() : 0)));
+            writer.putFooter("resolves", Long.toString(linker.resolves() + (summary != null ? summary.resolves() : 0)));
             writer.putFooter("ended_by", endedBy);
             if (summary != null) {
                 writer.putFooter("unresolved_faults", Long.toString(summary.unresolved()));

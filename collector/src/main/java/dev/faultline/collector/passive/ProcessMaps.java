@@ -110,6 +110,35 @@ public final class ProcessMaps {
     }
 
     /**
+     * The registered areas of every other process that has a userfaultfd open, by pid: where the
+     * faults of a uffd received over a socket can be (they are in the sender's memory).
+     */
+    public static java.util.Map<Integer, List<Area>> registeredElsewhere(int exceptPid) {
+        java.util.Map<Integer, List<Area>> out = new java.util.TreeMap<>();
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
+            for (Path p : procs) {
+                int pid = Integer.parseInt(p.getFileName().toString());
+                if (pid == exceptPid) {
+                    continue;
+                }
+                try {
+                    if (uffdFds(pid).length > 0) {
+                        List<Area> areas = read(pid).registered();
+                        if (!areas.isEmpty()) {
+                            out.put(pid, areas);
+                        }
+                    }
+                } catch (IOException gone) {
+                    // exited, or not ours to read
+                }
+            }
+        } catch (IOException e) {
+            // no /proc
+        }
+        return out;
+    }
+
+    /**
      * The file descriptors of {@code pid} that are userfaultfds (their link reads
      * {@code anon_inode:[userfaultfd]}).
      *

@@ -65,7 +65,7 @@ public final class Libbpf {
     private record Bindings(MethodHandle openMem, MethodHandle load, MethodHandle close,
                             MethodHandle findMap, MethodHandle mapFd, MethodHandle setMaxEntries,
                             MethodHandle nextProgram, MethodHandle programName, MethodHandle attach,
-                            MethodHandle destroyLink, MethodHandle update, MethodHandle lookup, MethodHandle nextKey, MethodHandle setPrint,
+                            MethodHandle destroyLink, MethodHandle update, MethodHandle lookup, MethodHandle nextKey, MethodHandle delete, MethodHandle setPrint,
                             MethodHandle vsnprintf) {
         /** @throws IllegalStateException saying what is missing */
         static Bindings bind() {
@@ -90,6 +90,7 @@ public final class Libbpf {
                         bind(lib, "bpf_map_update_elem", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG), true),
                         bind(lib, "bpf_map_lookup_elem", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true),
                         bind(lib, "bpf_map_get_next_key", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true),
+                        bind(lib, "bpf_map_delete_elem", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), true),
                         bind(lib, "libbpf_set_print", FunctionDescriptor.of(ADDRESS, ADDRESS), false),
                         LINKER.downcallHandle(LINKER.defaultLookup().find("vsnprintf").orElseThrow(),
                                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS)));
@@ -295,6 +296,17 @@ public final class Libbpf {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             return (int) B.nextKey.invokeExact(state, fd, key, next);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+    }
+
+    /** {@code bpf_map_delete_elem(fd, key)}: 0 or -errno (-ENOENT: no such key). */
+    public static int delete(int fd, MemorySegment key) {
+        check();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            return (int) B.delete.invokeExact(state, fd, key);
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }

@@ -45,6 +45,14 @@ public final class BpfMap {
         }
     }
 
+    /** Deletes one element; nothing if the map has no such key. */
+    public void delete(MemorySegment key) {
+        int rc = Libbpf.delete(fd, key);
+        if (rc < 0 && rc != -Errno.ENOENT) {
+            throw new BpfException("bpf_map_delete_elem(" + name + "): " + Errno.name(-rc));
+        }
+    }
+
     /**
      * Reads one element into {@code value}.
      *
