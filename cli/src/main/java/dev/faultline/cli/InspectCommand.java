@@ -41,7 +41,7 @@ import java.util.concurrent.Callable;
             "A file whose writer died before finishing is read up to its last complete batch, and inspect says so.",
             "",
             "Example:",
-            "  faultline inspect traces/sequential-shmem.arrow --rows 5"})
+            "  faultline inspect traces/sequential-shmem-copy.arrow --rows 5"})
 final class InspectCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -130,10 +130,15 @@ final class InspectCommand implements Callable<Integer> {
         }
         out.println();
         out.println("regions");
-        out.printf(Locale.ROOT, "  %-3s %-16s %-12s %-5s %-11s %-14s %s%n", "id", "name", "backend", "page", "length", "modes", "base");
+        int nameWidth = 16; // wide enough for the longest name: QEMU's RAMBlocks run to /rom@etc/table-loader
         for (RegionInfo g : h.regions()) {
-            out.printf(Locale.ROOT, "  %-3d %-16s %-12s %-5s %-11s %-14s 0x%x%n", g.id(), g.name(), g.backend(),
-                    Units.pageSize(g.pageSize()), Units.bytes(g.length()), g.modes(), g.base());
+            nameWidth = Math.max(nameWidth, g.name().length());
+        }
+        String row = "  %-3s %-" + nameWidth + "s %-12s %-5s %-11s %-14s %s%n";
+        out.printf(Locale.ROOT, row, "id", "name", "backend", "page", "length", "modes", "base");
+        for (RegionInfo g : h.regions()) {
+            out.printf(Locale.ROOT, row, g.id(), g.name(), g.backend(),
+                    Units.pageSize(g.pageSize()), Units.bytes(g.length()), g.modes(), "0x" + Long.toHexString(g.base()));
         }
         out.println();
         out.println("rows by kind     " + counts(EventKind.values(), byKind));

@@ -106,6 +106,8 @@ public final class PassiveCapture {
     private QemuInfo qemu;
     private final Map<Long, ProcessMaps.Area> registeredAreas = new java.util.HashMap<>();
     private int lastThread;
+    /** The traced process's thread names as last listed: a thread that exits before its records are read keeps its name. */
+    private final Map<Integer, String> taskNames = new java.util.HashMap<>();
     private String comm;
     private Map<Integer, java.util.List<ProcessMaps.Area>> foreign;
     private long foreignScanned;
@@ -206,6 +208,7 @@ public final class PassiveCapture {
             seed(program, linker);
             program.attach();
             long began = System.nanoTime();
+            listTasks();
             progress.accept(new Progress(0, 0, began - t0, uffdSeen)); // the first report: the probes are in
             if (launched != null) {
                 signal(pid, "CONT");
@@ -256,6 +259,7 @@ public final class PassiveCapture {
                 if (now - lastFlush >= FLUSH_NANOS) {
                     order.release(now - ORDER_WINDOW_NANOS);
                     sink.flush();
+                    listTasks();
                     lastFlush = now;
                 }
                 if (summaryRows != null && options.intervalNanos() > 0 && now - lastInterval >= options.intervalNanos()) {
@@ -528,7 +532,22 @@ public final class PassiveCapture {
         try {
             return Files.readString(Path.of("/proc/" + pid + "/task/" + tid + "/comm")).strip();
         } catch (IOException e) {
-            return null; // gone already
+            return taskNames.get(tid); // gone already: its name as last listed, if it was
+        }
+    }
+
+    /** Lists the traced process's threads and their names (at attach and at each flush: a few small files). */
+    private void listTasks() {
+        try (var tasks = Files.newDirectoryStream(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : tasks) {
+                try {
+                    taskNames.put(Integer.parseInt(task.getFileName().toString()), Files.readString(task.resolve("comm")).strip());
+                } catch (IOException | NumberFormatException e) {
+                    // exited while listed
+                }
+            }
+        } catch (IOException e) {
+            // the process is gone: the names listed before stand
         }
     }
 
