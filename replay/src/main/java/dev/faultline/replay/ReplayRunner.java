@@ -11,6 +11,7 @@ import dev.faultline.collector.record.TouchClock;
 import dev.faultline.collector.record.TraceRecorder;
 import dev.faultline.collector.touch.TouchRun;
 import dev.faultline.collector.touch.Toucher;
+import dev.faultline.core.abi.Libc;
 import dev.faultline.core.probe.CapabilityProbe;
 import dev.faultline.core.probe.ProbeCell;
 import dev.faultline.core.region.Backend;
@@ -436,6 +437,7 @@ public final class ReplayRunner {
         @Override
         public void run() {
             TraceEvent row = new TraceEvent();
+            Libc.setTimerSlack(1); // its parks end when asked: the default 50 µs slack could send a push that trails its fault by 5 µs out 55 late
             long start = System.nanoTime();
             long anchor = start;
             try {

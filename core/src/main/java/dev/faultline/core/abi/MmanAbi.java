@@ -2,7 +2,8 @@ package dev.faultline.core.abi;
 
 /**
  * Memory-mapping and file ABI constants (x86-64) under the kernel's names: mmap protections and
- * flags, memfd_create flags, madvise advice, mremap flags, open flags and signals.
+ * flags, memfd_create flags, madvise advice, mremap flags, open flags and signals, scheduling
+ * policies and prctl options.
  */
 public final class MmanAbi {
     private MmanAbi() {
@@ -44,4 +45,6 @@ public final class MmanAbi {
     /** sched_setscheduler policies: the default time-sharing one, and the one that runs only when nothing else wants the CPU. */
     public static final int SCHED_OTHER = 0;
     public static final int SCHED_IDLE = 5;
+    /** prctl option: the calling thread's timer slack in ns (1 is the least; 0 restores the default). */
+    public static final int PR_SET_TIMERSLACK = 29;
 }
