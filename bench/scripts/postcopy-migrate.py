@@ -8,8 +8,8 @@ With KEEP (a path), the capture is kept there instead of deleted.
 
 The guest is the QEMU tests' own (a boot sector that writes every page of its RAM over and
 over), read from PostcopyMigration.java so that its bytes live in one place. The destination is
-attached to with `faultline record --pid` while it waits, as an operator would, and the migration
-starts once the capture says its probes are attached. Standard library only.
+attached to with `faultline record --pid --qmp` (a QMP socket of its own) while it waits, as an
+operator would, and the migration starts once the capture says its probes are attached. Standard library only.
 """
 import json
 import os
@@ -70,10 +70,11 @@ def main(work, mib, mode, keep=None):
     common = ["qemu-system-x86_64", "-machine", "pc,accel=tcg", "-m", "%dM" % mib, "-nodefaults", "-display", "none",
               "-no-user-config", "-drive", "file=%s,format=raw,if=ide,file.locking=off" % disk,
               "-object", "memory-backend-memfd,id=ram0,size=%dM,share=on" % mib, "-machine", "memory-backend=ram0"]
-    for f in ("src.qmp", "dst.qmp"):
+    for f in ("src.qmp", "dst.qmp", "dst-faultline.qmp"):
         if os.path.exists(os.path.join(work, f)):
             os.unlink(os.path.join(work, f))
     dst = subprocess.Popen(common + ["-qmp", "unix:%s/dst.qmp,server=on,wait=off" % work,
+                                     "-qmp", "unix:%s/dst-faultline.qmp,server=on,wait=off" % work,
                                      "-incoming", "tcp:127.0.0.1:%d" % port_number], stderr=subprocess.DEVNULL)
     src = subprocess.Popen(common + ["-qmp", "unix:%s/src.qmp,server=on,wait=off" % work], stderr=subprocess.DEVNULL)
     qd = Qmp(os.path.join(work, "dst.qmp"), dst)
@@ -86,7 +87,8 @@ def main(work, mib, mode, keep=None):
     trace = os.path.join(work, "capture.arrow")
     if mode != "none":
         capture = subprocess.Popen([os.path.join(ROOT, "faultline"), "record", "--pid", str(dst.pid), "--detail", mode,
-                                    "--json", "-o", trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                    "--qmp", os.path.join(work, "dst-faultline.qmp"), "--json", "-o", trace],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for line in capture.stderr:
             if "probes attached" in line:
                 break

@@ -63,7 +63,7 @@ class PassiveRecordTest {
         if (floor == null) {
             Path shared = Path.of(System.getProperty("user.dir")).resolve("../../shared/reference/uffd_floor.c").normalize();
             Path src = Files.exists(shared) ? shared : Path.of(PassiveRecordTest.class.getResource("/floor/uffd_floor.c").toURI());
-            Path bin = Files.createTempDirectory("faultline-floor-").resolve("uffd_floor");
+            Path bin = Path.of(System.getProperty("user.dir"), "target", "uffd_floor"); // goes with mvn clean, not left in /tmp
             Process gcc = new ProcessBuilder("gcc", "-O2", "-pthread", "-o", bin.toString(), src.toString()).inheritIO().start();
             assertEquals(0, gcc.waitFor(), "gcc builds the C floor from " + src);
             floor = bin;
