@@ -73,6 +73,7 @@ final class PostcopyMigration implements AutoCloseable {
     private Process destination;
     private QmpClient sourceQmp;
     private QmpClient destinationQmp;
+    private boolean quit;
 
     private PostcopyMigration(Path dir, Ram ram, int megabytes, int cpus, boolean preempt) throws IOException {
         this.dir = dir;
@@ -219,9 +220,12 @@ final class PostcopyMigration implements AutoCloseable {
         return new Outcome(src, dst, System.nanoTime() - t0);
     }
 
-    /** Quits both sides and waits for them. */
-    @Override
-    public void close() throws Exception {
+    /** Quits both sides and waits for them (a capture of the destination then ends); again is a no-op. */
+    public void quit() throws IOException, InterruptedException {
+        if (quit) {
+            return;
+        }
+        quit = true;
         for (QmpClient q : new QmpClient[] {sourceQmp, destinationQmp}) {
             if (q != null) {
                 try {
@@ -236,6 +240,20 @@ final class PostcopyMigration implements AutoCloseable {
             if (p != null && !p.waitFor(10, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 p.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            quit();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            for (Process p : new Process[] {source, destination}) {
+                if (p != null) {
+                    p.destroyForcibly();
+                }
             }
         }
     }

@@ -104,7 +104,7 @@ class QemuPostcopyTest {
             assertTrue(running.err().contains("no userfaultfd yet: waiting for one"), running.err());
             try (UffdIoctlCount count = UffdIoctlCount.start(pid, dir)) {
                 outcome = m.migrate(300);
-                m.close();
+                m.quit(); // QEMU exits: the capture ends
                 capture = running.join(30_000);
                 kernel = count.finish(10_000);
             }
