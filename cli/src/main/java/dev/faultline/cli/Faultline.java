@@ -81,6 +81,7 @@ public final class Faultline implements Runnable {
             case dev.faultline.collector.workload.WorkloadException w -> w.getMessage();
             case dev.faultline.replay.ReplayException r -> r.getMessage();
             case dev.faultline.collector.passive.CaptureException c -> c.getMessage();
+            case dev.faultline.guest.GuestException g -> g.getMessage();
             case IOException io when io.getMessage() != null -> io.getMessage();
             default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
         };

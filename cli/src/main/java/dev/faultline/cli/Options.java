@@ -39,12 +39,12 @@ final class Options {
         };
     }
 
-    /** A duration such as {@code 50us}, {@code 1.5ms}, {@code 2s}, {@code 800ns} or {@code 0}, in nanoseconds. */
+    /** A duration such as {@code 50us}, {@code 1.5ms}, {@code 2s}, {@code 30min}, {@code 800ns} or {@code 0}, in nanoseconds. */
     static long durationNanos(CommandLine cl, String word, String option) {
         String w = word.trim().toLowerCase(Locale.ROOT);
         // two-letter units first, so that "ms" is not read as "m" + "s"
-        String[] suffixes = {"ns", "us", "µs", "ms", "s"};
-        long[] scales = {1, 1_000, 1_000, 1_000_000, 1_000_000_000};
+        String[] suffixes = {"ns", "us", "µs", "ms", "min", "s"};
+        long[] scales = {1, 1_000, 1_000, 1_000_000, 60_000_000_000L, 1_000_000_000};
         long scale = 0;
         String number = w;
         for (int i = 0; i < suffixes.length && scale == 0; i++) {
@@ -61,7 +61,7 @@ final class Options {
             return Math.round(v * Math.max(scale, 1));
         } catch (NumberFormatException e) {
             throw new CommandLine.ParameterException(cl, option + ": '" + word
-                    + "' is not a duration (expected a number with a unit: 800ns, 50us, 1.5ms, 2s)");
+                    + "' is not a duration (expected a number with a unit: 800ns, 50us, 1.5ms, 2s, 30min)");
         }
     }
 }

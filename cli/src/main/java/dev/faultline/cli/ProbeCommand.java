@@ -13,7 +13,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import dev.faultline.guest.GuestConfig;
+
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,10 +47,15 @@ import java.util.concurrent.Callable;
             "Examples:",
             "  faultline probe",
             "  faultline probe --backend shmem,hugetlb2m -v",
-            "  faultline probe --json | jq '.cells[] | select(.supported)'"},
+            "  faultline probe --json | jq '.cells[] | select(.supported)'",
+            "  faultline probe --kernel host --kernel ~/.cache/faultline/kernels/linux-image-6.1.0-47-amd64",
+            "",
+            "With --kernel (repeatable) the probe runs under each kernel named, in a QEMU guest over this machine's root "
+                + "filesystem (see scripts/fetch-kernel), and prints one matrix with a column per kernel; ≠ marks where they differ."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:the probe ran (unsupported cells are results, not failures)",
-            "1:no userfaultfd could be opened at all", "2:usage error"})
+            "1:no userfaultfd could be opened at all; with --kernel: a kernel could not be booted or probed (the others are shown)",
+            "2:usage error"})
 final class ProbeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -62,10 +71,16 @@ final class ProbeCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "After the table, say why each unsupported cell failed.")
     boolean verbose;
 
+    @CommandLine.Mixin
+    GuestOptions guests = new GuestOptions();
+
     @Override
-    public Integer call() throws JsonProcessingException {
+    public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (guests.any()) {
+            return acrossKernels(out, err);
+        }
         long start = System.nanoTime();
         ProbeReport report = new CapabilityProbe().run(backends, b -> {
             err.printf(Locale.ROOT, "probing %-12s (%s)%n", b, Units.nanos(System.nanoTime() - start));
@@ -80,6 +95,28 @@ final class ProbeCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    private int acrossKernels(PrintWriter out, PrintWriter err) throws IOException {
+        CommandLine cl = spec.commandLine();
+        List<KernelTarget> targets = guests.targets(cl);
+        GuestConfig config = guests.config(cl);
+        Path work = KernelSession.workDir();
+        List<KernelProbe.Column> columns = KernelProbe.run(targets, config, backends, work, err);
+        boolean all = KernelProbe.allProbed(columns);
+        if (all) {
+            KernelSession.delete(work);
+        } else {
+            err.println("faultline probe: kept the guests' files (console logs) in " + work);
+        }
+        if (json) {
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(KernelProbe.toJson(columns, config)));
+        } else {
+            KernelProbe.print(columns, config, out);
+        }
+        out.flush();
+        err.flush();
+        return all ? 0 : 1;
     }
 
     /** The {@code --json} object. */
@@ -156,7 +193,7 @@ final class ProbeCommand implements Callable<Integer> {
         }
     }
 
-    private static ProbeCell find(ProbeReport r, Backend b, RegisterMode m, ResolveIoctl op) {
+    static ProbeCell find(ProbeReport r, Backend b, RegisterMode m, ResolveIoctl op) {
         for (ProbeCell c : r.cells()) {
             if (c.backend() == b && c.mode() == m && c.ioctl() == op) {
                 return c;

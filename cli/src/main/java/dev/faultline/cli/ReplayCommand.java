@@ -50,7 +50,17 @@ import java.util.concurrent.Callable;
             "  faultline replay t.arrow --backend hugetlb2m --runs 5 --warmup 1",
             "  faultline replay t.arrow --resolve continue --verify",
             "  faultline replay t.arrow --pace recorded --delay 50us --handler-threads 2",
-            "  faultline replay t.arrow --prefetch working-set"})
+            "  faultline replay t.arrow --prefetch working-set",
+            "  faultline replay t.arrow --kernel vmlinuz-6.1.0-47-amd64 --kernel vmlinuz-6.1.0-50-amd64 --runs 5 -o r.arrow",
+            "",
+            "With --kernel (repeatable) the replay runs under each kernel named, in QEMU guests of one size over this "
+                + "machine's root filesystem, one measured run at a time and interleaved (A, B, A, B …), and writes one "
+                + "results file per kernel (r.RELEASE.arrow) for 'faultline compare'."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:every run was replayed (and verified, with --verify)",
+            "1:the replay failed (an unreadable trace, a combination this kernel cannot do, a failed verification); with "
+                + "--kernel: a kernel refused the replay or its guest failed (the others' results are kept)",
+            "2:usage error"})
 final class ReplayCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -114,6 +124,9 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
     boolean json;
 
+    @CommandLine.Mixin
+    GuestOptions guests = new GuestOptions();
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -135,6 +148,14 @@ final class ReplayCommand implements Callable<Integer> {
                 handlerThreads, Options.parse(cl, WaitStrategy.class, waitStrategy, "--wait"), d, prefetchAll, runs, warmup, verify,
                 Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty);
         ReplayPlan plan = ReplayPlanner.plan(trace, options);
+        if (guests.any()) {
+            if (runs < 1) {
+                throw new CommandLine.ParameterException(cl, "--runs: at least 1 with --kernel");
+            }
+            Path named = noResults ? null : output != null ? output : Path.of(stem(trace) + ".replay.arrow");
+            return KernelReplay.run(trace, perRunArgs(), runs, named, json, guests.targets(cl), guests.config(cl),
+                    options.compression(), "faultline " + String.join(" ", cl.getParseResult().originalArgs()), cl.getOut(), cl.getErr());
+        }
         ReplayRunner runner = new ReplayRunner(plan, options);
         runner.check(); // refuse before mapping anything or touching any file
         Path out = noResults ? null : output != null ? output : Path.of(stem(trace) + ".replay.arrow");
@@ -163,6 +184,30 @@ final class ReplayCommand implements Callable<Integer> {
         o.flush();
         boolean verifyFailed = result.runs().stream().anyMatch(r -> r.verified() != null && !r.verified().equals("ok"));
         return verifyFailed ? 1 : 0;
+    }
+
+    /** The options each run under another kernel repeats: all of this command's but the trace, -o, --runs, --json and --kernel's. */
+    private List<String> perRunArgs() {
+        List<String> a = new ArrayList<>();
+        if (backend != null) {
+            a.addAll(List.of("--backend", backend.label()));
+        }
+        if (resolve != null) {
+            a.addAll(List.of("--resolve", resolve));
+        }
+        if (threads > 0) {
+            a.addAll(List.of("--threads", Integer.toString(threads)));
+        }
+        a.addAll(List.of("--pace", pace, "--handler-threads", Integer.toString(handlerThreads), "--wait", waitStrategy,
+                "--delay", delay, "--prefetch", prefetch, "--warmup", Integer.toString(warmup), "--compression", compression,
+                "--ring", Integer.toString(ring)));
+        if (allowEmpty) {
+            a.add("--allow-empty");
+        }
+        if (verify) {
+            a.add("--verify");
+        }
+        return a;
     }
 
     private static String stem(Path trace) {

@@ -174,6 +174,16 @@ public final class CapabilityProbe {
             return wrong == null ? ProbeCell.ok(b, mode, op)
                     : ProbeCell.failed(b, mode, op, Stage.VERIFY, null, wrong);
         } finally {
+            if (mode == RegisterMode.WP && toucher != null && toucher.isAlive()) {
+                // Lift the protection, which wakes the toucher, before closing: Linux 6.1 answers a
+                // hugetlb write-protect fault still pending when its uffd closes with SIGSEGV, which
+                // would take the whole JVM down with it.
+                try {
+                    uffd.writeProtect(addr, page, 0);
+                } catch (KernelException ignored) {
+                    // closing below releases it on the kernels that do that cleanly
+                }
+            }
             uffd.close(); // releases a toucher still waiting on its fault
             if (toucher != null) {
                 toucher.await(WAKE_WAIT_MS);

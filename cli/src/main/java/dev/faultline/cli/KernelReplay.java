@@ -1,0 +1,281 @@
+package dev.faultline.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.faultline.analysis.Analyzer;
+import dev.faultline.analysis.By;
+import dev.faultline.analysis.GroupStats;
+import dev.faultline.analysis.TraceAnalysis;
+import dev.faultline.core.trace.Compression;
+import dev.faultline.core.trace.TraceEvent;
+import dev.faultline.core.trace.TraceReader;
+import dev.faultline.guest.Accel;
+import dev.faultline.guest.GuestConfig;
+import dev.faultline.guest.GuestException;
+import dev.faultline.guest.GuestVm;
+import dev.faultline.replay.ResultsMerge;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code faultline replay TRACE --kernel A --kernel B --runs K}: the same replay under each kernel,
+ * one measured run at a time and interleaved (A, B, A, B …), each kernel's guest booted once and
+ * kept for all its runs; each run is a fresh {@code faultline replay --runs 1} inside, with its own
+ * warm-up, so every run of every kernel starts from the same state. A kernel's runs are then joined
+ * into one results file named after its release, ready for {@code faultline compare}.
+ *
+ * <p>A kernel that refuses the replay (a combination it cannot do, a trace it cannot map) is
+ * dropped after one line saying why; the others go on.
+ */
+final class KernelReplay {
+    /** One kernel's side: its session while it runs, its run files, and why it stopped if it did. */
+    static final class Side {
+        final KernelTarget target;
+        KernelSession session;
+        final List<Path> runFiles = new ArrayList<>();
+        final List<Long> p50s = new ArrayList<>();
+        String failure;
+        Path results;
+        Long firstFaultNanos;
+
+        Side(KernelTarget target) {
+            this.target = target;
+        }
+    }
+
+    private KernelReplay() {
+    }
+
+    /**
+     * Runs it all.
+     *
+     * @param replayArgs the replay options every run repeats (everything but the trace, -o, --runs and --json)
+     * @param output     the results file name the kernels' names are put into (null: TRACE-NAME.replay.arrow)
+     * @return the exit status: 0 when every kernel did every run, 1 when one was refused or failed
+     */
+    static int run(Path trace, List<String> replayArgs, int runs, Path output, boolean json, List<KernelTarget> targets,
+                   GuestConfig config, Compression compression, String command, PrintWriter out, PrintWriter err) throws IOException {
+        if (!Files.isReadable(trace)) {
+            throw new IOException("trace " + trace + ": no such readable file");
+        }
+        Path work = KernelSession.workDir();
+        List<Side> sides = new ArrayList<>();
+        for (KernelTarget t : targets) {
+            sides.add(new Side(t));
+        }
+        ProgressLine line = new ProgressLine(err);
+        boolean failed = false;
+        try {
+            for (int i = 0; i < sides.size(); i++) {
+                Side s = sides.get(i);
+                err.printf(Locale.ROOT, "%s: %s%n", s.target.label(), s.target.isHost() ? "runs on this machine"
+                        : "booting " + s.target.image().image() + " in a guest (" + config.describe() + ")");
+                err.flush();
+                try {
+                    s.session = KernelSession.open(s.target, config, work.resolve("kernel-" + i));
+                    if (s.session instanceof KernelSession.Guest g) {
+                        err.printf(Locale.ROOT, "%s: booted in %s%n", s.target.label(), Units.nanos(g.vm.bootNanos()));
+                    }
+                } catch (GuestException e) {
+                    fail(s, e, err);
+                }
+            }
+            String traceArg = visibleTrace(trace, sides);
+            for (int run = 0; run < runs; run++) {
+                for (Side s : sides) {
+                    if (s.failure != null) {
+                        continue;
+                    }
+                    String name = "run-" + run + ".arrow";
+                    List<String> args = new ArrayList<>(List.of("replay", s.session.scratch.resolve("trace.arrow").toFile().exists()
+                            ? s.session.path("trace.arrow") : traceArg, "-o", s.session.path(name), "--runs", "1", "--json"));
+                    args.addAll(replayArgs);
+                    String label = s.target.label();
+                    int shown = run + 1;
+                    try {
+                        GuestVm.Result r = s.session.faultline(args, p -> line.show(label + "  run " + shown + "/" + runs + "  " + p));
+                        line.clear();
+                        if (r.exit() != 0) {
+                            String why = KernelSession.why(r);
+                            s.failure = (run == 0 ? "refused: " : "run " + shown + " failed: ") + why;
+                            err.println("faultline replay: " + label + ": " + s.failure);
+                            continue;
+                        }
+                        JsonNode summary = new ObjectMapper().readTree(r.out());
+                        JsonNode first = summary.path("runs").path(0);
+                        s.p50s.add(first.path("p50_ns").isMissingNode() ? null : first.path("p50_ns").asLong());
+                        Path file = s.session.scratch.resolve(name);
+                        s.runFiles.add(file);
+                        if (run == 0 && s.session instanceof KernelSession.Guest g) {
+                            long t = firstFault(file);
+                            if (t > 0) {
+                                s.firstFaultNanos = g.vm.sinceStart(g.vm.hostNanosAt(t));
+                            }
+                        }
+                        err.printf(Locale.ROOT, "%s: run %d/%d: %,d faults, p50 %s, p99 %s%n", label, shown, runs,
+                                first.path("faults").asLong(), nanos(first.path("p50_ns")), nanos(first.path("p99_ns")));
+                    } catch (GuestException e) {
+                        line.clear();
+                        fail(s, e, err);
+                    }
+                    err.flush();
+                }
+            }
+            for (Side s : sides) {
+                if (!s.runFiles.isEmpty() && output != null) {
+                    s.results = named(output, s.target.label());
+                    Map<String, String> extra = new LinkedHashMap<>();
+                    extra.put("runs_in", s.session.describe());
+                    extra.put("interleaved_with", String.join(",", sides.stream().filter(o -> o != s).map(o -> o.target.label()).toList()));
+                    extra.put("cross_kernel_command", command);
+                    if (Files.exists(s.results)) {
+                        Files.move(s.results, s.results.resolveSibling(s.results.getFileName() + ".old"), StandardCopyOption.REPLACE_EXISTING);
+                        err.println("faultline replay: kept the previous " + s.results + " as " + s.results + ".old");
+                    }
+                    ResultsMerge.merge(s.runFiles, s.results, extra, compression);
+                }
+                failed |= s.failure != null;
+            }
+        } finally {
+            line.clear();
+            for (Side s : sides) {
+                if (s.session != null) {
+                    s.session.close();
+                }
+            }
+            if (sides.stream().anyMatch(s -> s.failure != null && s.session instanceof KernelSession.Guest)) {
+                err.println("faultline replay: kept the guests' files (console logs) in " + work);
+            } else {
+                KernelSession.delete(work);
+            }
+        }
+        if (json) {
+            out.println(new ObjectMapper().writeValueAsString(toJson(sides, config)));
+        } else {
+            print(sides, config, runs, out);
+        }
+        out.flush();
+        return failed ? 1 : 0;
+    }
+
+    private static void fail(Side s, GuestException e, PrintWriter err) {
+        s.failure = e.getMessage();
+        err.println("faultline replay: " + e.getMessage());
+        for (String l : e.console()) {
+            err.println("  | " + l);
+        }
+    }
+
+    /**
+     * The trace as the runs see it: its own path, which every guest sees on the read-only host root,
+     * unless it lies where a guest has its own file systems (/run, /proc, /sys, /dev): then a copy in
+     * each session's scratch directory.
+     */
+    private static String visibleTrace(Path trace, List<Side> sides) throws IOException {
+        Path abs = trace.toAbsolutePath().normalize();
+        for (String hidden : List.of("/run/", "/proc/", "/sys/", "/dev/")) {
+            if (abs.toString().startsWith(hidden)) {
+                for (Side s : sides) {
+                    if (s.session != null) {
+                        Files.copy(abs, s.session.scratch.resolve("trace.arrow"), StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+                return null;
+            }
+        }
+        return abs.toString();
+    }
+
+    /** {@code r.arrow} → {@code r.6.1.0-47-amd64.arrow}. */
+    static Path named(Path output, String label) {
+        String name = output.getFileName().toString();
+        String safe = label.replace('/', '_');
+        int dot = name.endsWith(".arrow") ? name.length() - ".arrow".length() : name.length();
+        return output.resolveSibling(name.substring(0, dot) + "." + safe + ".arrow");
+    }
+
+    private static long firstFault(Path file) throws IOException {
+        long first = Long.MAX_VALUE;
+        TraceEvent e = new TraceEvent();
+        try (TraceReader r = TraceReader.open(file)) {
+            while (r.nextBatch()) {
+                for (int i = 0; i < r.batchRows(); i++) {
+                    r.read(i, e);
+                    if (e.tFault > 0) {
+                        first = Math.min(first, e.tFault);
+                    }
+                }
+            }
+        }
+        return first == Long.MAX_VALUE ? -1 : first;
+    }
+
+    private static String nanos(JsonNode n) {
+        return n.isMissingNode() || n.isNull() ? "-" : Units.nanos(n.asLong());
+    }
+
+    private static void print(List<Side> sides, GuestConfig config, int runs, PrintWriter o) throws IOException {
+        o.printf(Locale.ROOT, "replayed under %d kernel%s, %d interleaved run%s each%n", sides.size(), sides.size() == 1 ? "" : "s",
+                runs, runs == 1 ? "" : "s");
+        for (Side s : sides) {
+            o.printf(Locale.ROOT, "  %s (%s)%n", s.target.label(), s.session == null ? "not booted" : s.session.describe());
+            if (s.failure != null) {
+                o.println("    " + s.failure);
+            }
+            if (s.firstFaultNanos != null) {
+                o.printf(Locale.ROOT, "    first measured fault %s after QEMU started%n", Units.nanos(s.firstFaultNanos));
+            }
+            if (!s.p50s.isEmpty()) {
+                o.println("    p50 per run  " + String.join("  ", s.p50s.stream().map(p -> p == null ? "-" : Units.nanos(p)).toList()));
+            }
+            if (s.results != null) {
+                o.println("    results      " + s.results);
+                TraceAnalysis a = Analyzer.analyze(s.results, By.NONE);
+                for (GroupStats g : a.groups()) {
+                    o.printf(Locale.ROOT, "    %-12s %-8s %-8s %,10d faults  p50 %9s  p99 %9s%n", g.key().ioctl(),
+                            Units.pageSize(g.key().pageSize()), g.key().backend(), g.faults(),
+                            g.latency().getTotalCount() == 0 ? "-" : Units.nanos(g.latency().getValueAtPercentile(50)),
+                            g.latency().getTotalCount() == 0 ? "-" : Units.nanos(g.latency().getValueAtPercentile(99)));
+                }
+            }
+        }
+        List<Side> done = sides.stream().filter(s -> s.results != null).toList();
+        if (done.size() >= 2) {
+            o.println("  compare: faultline compare " + done.get(0).results + " " + done.get(1).results);
+        }
+        if (sides.stream().anyMatch(s -> s.session instanceof KernelSession.Guest)) {
+            o.println("  guests: " + config.describe() + (config.accel() == Accel.TCG
+                    ? " — TCG emulates every instruction: these timings are for function, not for a verdict" : "")
+                    + (Accel.hostIsVirtual() ? "; this machine is itself a VM, so its guests are nested" : "")
+                    + (sides.stream().anyMatch(s -> s.target.isHost()) ? "; compare guests with guests when timing matters" : ""));
+        }
+    }
+
+    private static Map<String, Object> toJson(List<Side> sides, GuestConfig config) {
+        List<Object> kernels = new ArrayList<>();
+        for (Side s : sides) {
+            Map<String, Object> k = new LinkedHashMap<>();
+            k.put("kernel", s.target.label());
+            k.put("image", s.target.isHost() ? "host" : s.target.image().image().toString());
+            k.put("runs_in", s.session == null ? null : s.session.describe());
+            k.put("failure", s.failure);
+            k.put("results", s.results == null ? null : s.results.toString());
+            k.put("p50_ns_per_run", s.p50s);
+            k.put("first_fault_after_qemu_start_ns", s.firstFaultNanos);
+            kernels.add(k);
+        }
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("guest", config.describe());
+        o.put("kernels", kernels);
+        return o;
+    }
+}

@@ -1,0 +1,193 @@
+package dev.faultline.cli;
+
+import dev.faultline.guest.GuestConfig;
+import dev.faultline.guest.GuestException;
+import dev.faultline.guest.GuestVm;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * Where a cross-kernel command runs this same faultline again: in a booted guest, or as a process
+ * on this machine for {@code --kernel host}, so that both pay the same start-up. Each session has
+ * a scratch directory on this machine where the command's output files appear.
+ */
+abstract sealed class KernelSession implements AutoCloseable {
+    final KernelTarget target;
+    final Path scratch;
+
+    private KernelSession(KernelTarget target, Path scratch) {
+        this.target = target;
+        this.scratch = scratch;
+    }
+
+    /** Boots the guest of {@code target} under {@code dir}, or prepares the host's scratch directory. */
+    static KernelSession open(KernelTarget target, GuestConfig config, Path dir) throws GuestException {
+        if (target.isHost()) {
+            try {
+                return new Host(target, Files.createDirectories(dir.resolve("scratch")));
+            } catch (IOException e) {
+                throw new GuestException("cannot create " + dir + " (" + e.getMessage() + ")");
+            }
+        }
+        return new Guest(target, GuestVm.boot(target.image(), config, dir));
+    }
+
+    /** {@code name} in the scratch directory as the command sees it. */
+    abstract String path(String name);
+
+    /** Runs {@code faultline ARGS} there and waits for it, handing its stderr's new last lines to {@code progress}. */
+    abstract GuestVm.Result faultline(List<String> args, Consumer<String> progress) throws GuestException;
+
+    /** "host" or "guest (tcg, 2 vCPUs, 2048 MiB)". */
+    abstract String describe();
+
+    @Override
+    public abstract void close();
+
+    /** The java command that runs this faultline's main class with the same class path and JVM flags. */
+    static List<String> javaCommand(List<String> args, String tmpdir) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> flags = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("--enable-native-access") || a.startsWith("--add-opens")
+                        || a.startsWith("--sun-misc-unsafe-memory-access"))
+                .collect(Collectors.toCollection(ArrayList::new));
+        for (String needed : List.of("--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow")) {
+            if (!flags.contains(needed)) {
+                flags.add(needed);
+            }
+        }
+        cmd.addAll(flags);
+        if (tmpdir != null) { // a guest's /tmp is the host's, read-only: zstd-jni unpacks its library here instead
+            cmd.add("-XX:-UsePerfData");
+            cmd.add("-Djava.io.tmpdir=" + tmpdir);
+        }
+        cmd.add("-cp");
+        cmd.add(List.of(System.getProperty("java.class.path").split(":")).stream()
+                .map(p -> Path.of(p).toAbsolutePath().toString()).collect(Collectors.joining(":")));
+        cmd.add(Faultline.class.getName());
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /** A fresh directory for the guests' work files (initramfs, console logs, scratch). */
+    static Path workDir() throws IOException {
+        return Files.createTempDirectory("faultline-kernels-");
+    }
+
+    /** Removes {@code dir} and everything under it, as far as it can. */
+    static void delete(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | RuntimeException e) {
+            // a leftover temp directory is not worth failing a finished command over
+        }
+    }
+
+    /** What a failed faultline run said: its last "faultline ...:" line, else its first line. */
+    static String why(GuestVm.Result r) {
+        List<String> lines = r.err().lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            if (lines.get(i).startsWith("faultline ")) {
+                return lines.get(i);
+            }
+        }
+        return lines.isEmpty() ? "exit status " + r.exit() : lines.getFirst();
+    }
+
+    static String shellQuote(String s) {
+        return s.matches("[A-Za-z0-9_./=:,@%+-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    /** A guest booted with the target's kernel. */
+    static final class Guest extends KernelSession {
+        final GuestVm vm;
+
+        Guest(KernelTarget target, GuestVm vm) {
+            super(target, vm.scratch());
+            this.vm = vm;
+        }
+
+        @Override
+        String path(String name) {
+            return vm.inGuest(name);
+        }
+
+        @Override
+        GuestVm.Result faultline(List<String> args, Consumer<String> progress) throws GuestException {
+            return vm.run("exec " + javaCommand(args, vm.inGuest("tmp")).stream().map(KernelSession::shellQuote).collect(Collectors.joining(" ")), progress);
+        }
+
+        @Override
+        String describe() {
+            return "guest (" + vm.config().describe() + ")";
+        }
+
+        @Override
+        public void close() {
+            vm.close();
+        }
+    }
+
+    /** This machine's own kernel: the command runs as a child process here. */
+    static final class Host extends KernelSession {
+        private int next = 1;
+
+        Host(KernelTarget target, Path scratch) {
+            super(target, scratch);
+        }
+
+        @Override
+        String path(String name) {
+            return scratch.resolve(name).toString();
+        }
+
+        @Override
+        GuestVm.Result faultline(List<String> args, Consumer<String> progress) throws GuestException {
+            int n = next++;
+            Path out = scratch.resolve("out-" + n + ".txt");
+            Path err = scratch.resolve("err-" + n + ".txt");
+            try {
+                Process p = new ProcessBuilder(javaCommand(args, null)).directory(scratch.toFile())
+                        .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+                try {
+                    String last = "";
+                    while (!p.waitFor(100, TimeUnit.MILLISECONDS)) {
+                        String line = GuestVm.lastLine(err);
+                        if (progress != null && !line.isEmpty() && !line.equals(last)) {
+                            progress.accept(line);
+                            last = line;
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    p.destroyForcibly();
+                    Thread.currentThread().interrupt();
+                    throw new GuestException("interrupted while faultline ran on the host");
+                }
+                return new GuestVm.Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                        Files.readString(err, StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new GuestException("cannot run faultline on the host (" + e.getMessage() + ")");
+            }
+        }
+
+        @Override
+        String describe() {
+            return "host";
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package dev.faultline.cli;
+
+import dev.faultline.core.trace.TraceEvent;
+import dev.faultline.core.trace.TraceReader;
+import dev.faultline.guest.KernelImage;
+import dev.faultline.guest.TestKernels;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code --kernel}: a real Debian 6.1 kernel booted in a QEMU guest over this host's root, probed
+ * beside the host's own kernel and replaying a sample trace, as a user runs it.
+ */
+class KernelCommandTest {
+    static Path kernel;
+    static String release;
+
+    @BeforeAll
+    static void kernel() throws Exception {
+        TestKernels.assumeQemu();
+        kernel = TestKernels.debian61();
+        release = KernelImage.open(kernel).release();
+    }
+
+    static Path root() {
+        return Path.of(System.getProperty("faultline.root", "..")).toAbsolutePath();
+    }
+
+    /** The matrix row whose label starts with {@code label}, split into its cells. */
+    static String row(String out, String label) {
+        return out.lines().filter(l -> l.startsWith(label + " ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no row " + label + " in\n" + out));
+    }
+
+    @Test
+    void probeShowsWhatTheDebianKernelLacksAgainstThisOne() {
+        CliRun run = CliRun.of("probe", "--kernel", "host", "--kernel", kernel.toString(), "--backend", "anon,shmem");
+        assertEquals(0, run.exit(), run.err());
+        String host = dev.faultline.core.probe.CapabilityProbe.kernelRelease();
+        assertTrue(run.out().lines().findFirst().orElseThrow().matches(" +" + java.util.regex.Pattern.quote(host) + " +"
+                + java.util.regex.Pattern.quote(release)), run.out());
+        // features 6.1 does not have: UFFDIO_MOVE (6.8), WP_UNPOPULATED (6.4), POISON (6.6)
+        for (String f : new String[] {"MOVE", "WP_UNPOPULATED", "POISON"}) {
+            assertTrue(row(run.out(), "  " + f).matches(" +" + f + " +yes +- +≠"), row(run.out(), "  " + f));
+        }
+        assertTrue(row(run.out(), "  MISSING_SHMEM").matches(" +MISSING_SHMEM +yes +yes"), run.out());
+        // the ioctls: MOVE and POISON resolve on this kernel; 6.1 does not know them (EINVAL)
+        assertTrue(row(run.out(), "anon").contains("ok"), run.out());
+        assertTrue(run.out().lines().anyMatch(l -> l.matches("anon +MISSING +MOVE +ok +EINVAL +≠")), run.out());
+        assertTrue(run.out().lines().anyMatch(l -> l.matches("shmem +MISSING +POISON +ok +EINVAL +≠")), run.out());
+        assertTrue(run.out().lines().anyMatch(l -> l.matches("shmem +MINOR +CONTINUE +ok +ok")), run.out());
+        assertTrue(run.err().contains(release + ": booted in "), run.err());
+        assertTrue(run.out().contains("timings from these guests are for function only") || !run.out().contains("tcg"), run.out());
+    }
+
+    @Test
+    void replayUnderTheDebianKernelWritesOneResultsFileOfItsRuns(@TempDir Path dir) throws Exception {
+        Path trace = root().resolve("traces/sequential-shmem-copy.arrow");
+        Path out = dir.resolve("r.arrow");
+        CliRun run = CliRun.of("replay", trace.toString(), "--kernel", release, "--runs", "2", "--warmup", "0", "-o", out.toString());
+        assertEquals(0, run.exit(), run.err() + run.out());
+        Path results = dir.resolve("r." + release + ".arrow");
+        assertTrue(Files.exists(results), run.out());
+        assertFalse(Files.exists(out), "no file without the kernel's name");
+        TreeMap<Integer, Integer> faultsPerRun = new TreeMap<>();
+        try (TraceReader r = TraceReader.open(results)) {
+            assertEquals(release, r.header().kernel(), "the results name the guest's kernel");
+            assertEquals("2", r.header().extra().get("runs"));
+            assertTrue(r.header().extra().get("runs_in").startsWith("guest ("), r.header().extra().toString());
+            TraceEvent e = new TraceEvent();
+            while (r.nextBatch()) {
+                for (int i = 0; i < r.batchRows(); i++) {
+                    r.read(i, e);
+                    if (e.tWake > 0) {
+                        faultsPerRun.merge(e.run, 1, Integer::sum);
+                    }
+                }
+            }
+        }
+        // the sample trace faults its 4,000 pages once each, in every run
+        assertEquals(new TreeMap<>(java.util.Map.of(0, 4000, 1, 4000)), faultsPerRun);
+        assertTrue(run.out().contains("first measured fault "), run.out());
+        CliRun analyzed = CliRun.of("analyze", results.toString(), "-o", dir.resolve("report").toString());
+        assertEquals(0, analyzed.exit(), analyzed.err());
+    }
+
+    @Test
+    void aKernelThatCannotDoTheCombinationIsRefusedAndTheOthersRun(@TempDir Path dir) throws Exception {
+        Path trace = root().resolve("traces/random-anon-copy.arrow");
+        CliRun run = CliRun.of("replay", trace.toString(), "--resolve", "move", "--kernel", "host", "--kernel", kernel.toString(),
+                "--warmup", "0", "-o", dir.resolve("m.arrow").toString());
+        assertEquals(1, run.exit(), run.err() + run.out());
+        assertTrue(run.err().lines().anyMatch(l -> l.startsWith("faultline replay: " + release + ": refused: ")
+                && l.contains("MOVE")), run.err());
+        String host = dev.faultline.core.probe.CapabilityProbe.kernelRelease();
+        assertTrue(Files.exists(dir.resolve("m." + host + ".arrow")), "the host's run still wrote its results: " + run.out());
+        assertFalse(Files.exists(dir.resolve("m." + release + ".arrow")));
+    }
+
+    @Test
+    void aGuestThatDoesNotBootInTimeIsKilledWithItsConsole() {
+        CliRun run = CliRun.of("probe", "--kernel", kernel.toString(), "--boot-timeout", "1s", "--backend", "anon");
+        assertEquals(1, run.exit(), run.err());
+        assertTrue(run.err().contains("faultline probe: guest of kernel " + release + " did not boot within 1 s; killed it"), run.err());
+        assertTrue(run.err().lines().anyMatch(l -> l.startsWith("  | ")), "the console's last lines: " + run.err());
+    }
+
+    @Test
+    void aFileThatIsNoKernelIsAUsageError(@TempDir Path dir) throws Exception {
+        Path junk = Files.write(dir.resolve("vmlinuz"), new byte[4096]);
+        CliRun run = CliRun.of("probe", "--kernel", junk.toString());
+        assertEquals(2, run.exit());
+        assertTrue(run.err().startsWith("--kernel: kernel " + junk + " is not an x86 bzImage"), run.err());
+        CliRun missing = CliRun.of("probe", "--kernel", "9.9.9-nonesuch");
+        assertEquals(2, missing.exit());
+        assertTrue(missing.err().startsWith("--kernel: kernel 9.9.9-nonesuch: no such file; "), missing.err());
+    }
+}
