@@ -45,7 +45,8 @@ import java.util.concurrent.Callable;
             "Examples:",
             "  faultline bench -o a.json                     (on kernel A; then on kernel B with -o b.json)",
             "  faultline compare a.json b.json -o cmp",
-            "  faultline bench roundtrip --quick -o rt.json && faultline analyze rt.json -o report"})
+            "  faultline bench roundtrip --quick -o rt.json && faultline analyze rt.json -o report",
+            "  faultline bench --kernel 6.1.0-47-amd64 --kernel 6.1.0-50-amd64 -o b.json   (b.RELEASE.json for each)"})
 final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -63,6 +64,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "Round trips on these backends only: anon, shmem, hugetlb2m (default: all three).")
     List<Backend> backends = List.of(Backend.ANON, Backend.SHMEM, Backend.HUGETLB_2M);
 
+    @CommandLine.Mixin
+    GuestOptions guests = new GuestOptions();
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -77,6 +81,14 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = cl.getErr();
+        if (guests.any()) {
+            List<String> args = new ArrayList<>(chosen);
+            if (quick) {
+                args.add("--quick");
+            }
+            args.addAll(List.of("--backend", String.join(",", backends.stream().map(Backend::label).toList())));
+            return KernelBench.run(args, output, guests.targets(cl), guests.config(cl), cl.getOut(), err);
+        }
         Path work = Files.createTempDirectory("faultline-bench-");
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ArrayNode all = json.createArrayNode();

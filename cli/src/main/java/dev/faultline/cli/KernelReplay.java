@@ -110,7 +110,14 @@ final class KernelReplay {
                             err.println("faultline replay: " + label + ": " + s.failure);
                             continue;
                         }
-                        JsonNode summary = new ObjectMapper().readTree(r.out());
+                        JsonNode summary;
+                        try {
+                            summary = new ObjectMapper().readTree(r.out());
+                        } catch (IOException e) {
+                            s.failure = "run " + shown + " printed no readable summary: " + e.getMessage().lines().findFirst().orElse("");
+                            err.println("faultline replay: " + label + ": " + s.failure);
+                            continue;
+                        }
                         JsonNode first = summary.path("runs").path(0);
                         s.p50s.add(first.path("p50_ns").isMissingNode() ? null : first.path("p50_ns").asLong());
                         Path file = s.session.scratch.resolve(name);
@@ -132,7 +139,7 @@ final class KernelReplay {
             }
             for (Side s : sides) {
                 if (!s.runFiles.isEmpty() && output != null) {
-                    s.results = named(output, s.target.label());
+                    s.results = named(output, s.target.label(), ".arrow");
                     Map<String, String> extra = new LinkedHashMap<>();
                     extra.put("runs_in", s.session.describe());
                     extra.put("interleaved_with", String.join(",", sides.stream().filter(o -> o != s).map(o -> o.target.label()).toList()));
@@ -195,12 +202,12 @@ final class KernelReplay {
         return abs.toString();
     }
 
-    /** {@code r.arrow} → {@code r.6.1.0-47-amd64.arrow}. */
-    static Path named(Path output, String label) {
+    /** {@code r.arrow} → {@code r.6.1.0-47-amd64.arrow} (for {@code suffix} ".arrow"). */
+    static Path named(Path output, String label, String suffix) {
         String name = output.getFileName().toString();
         String safe = label.replace('/', '_');
-        int dot = name.endsWith(".arrow") ? name.length() - ".arrow".length() : name.length();
-        return output.resolveSibling(name.substring(0, dot) + "." + safe + ".arrow");
+        int dot = name.endsWith(suffix) ? name.length() - suffix.length() : name.length();
+        return output.toAbsolutePath().resolveSibling(name.substring(0, dot) + "." + safe + suffix);
     }
 
     private static long firstFault(Path file) throws IOException {

@@ -68,6 +68,8 @@ abstract sealed class KernelSession implements AutoCloseable {
             }
         }
         cmd.addAll(flags);
+        cmd.add("-Xlog:disable"); // the JVM's own warnings go to stdout by default, where the --json answer is read
+        cmd.add("-Xlog:all=warning:stderr");
         if (tmpdir != null) { // a guest's /tmp is the host's, read-only: zstd-jni unpacks its library here instead
             cmd.add("-XX:-UsePerfData");
             cmd.add("-Djava.io.tmpdir=" + tmpdir);

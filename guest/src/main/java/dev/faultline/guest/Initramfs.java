@@ -131,6 +131,7 @@ public final class Initramfs {
                 + " || echo 'FL-FAIL: cannot mount the scratch directory over 9p'\n"
                 + "echo " + hugePages2m + " > /proc/sys/vm/nr_hugepages\n"
                 + bb + " hostname faultline-guest\n"
+                + bb + " ip link set lo up\n" // JMH's forks talk to their parent over loopback
                 + bb + " chroot " + r + " /bin/sh " + SCRATCH_IN_GUEST + "/guest.sh\n"
                 + "echo \"FL-EXIT: $?\"\n"
                 + bb + " sync\n"
