@@ -88,7 +88,7 @@ class KernelCommandTest {
         }
         // the sample trace faults its 4,000 pages once each, in every run
         assertEquals(new TreeMap<>(java.util.Map.of(0, 4000, 1, 4000)), faultsPerRun);
-        assertTrue(run.out().contains("first measured fault "), run.out());
+        assertTrue(run.out().contains("then the first measured fault "), run.out());
         CliRun analyzed = CliRun.of("analyze", results.toString(), "-o", dir.resolve("report").toString());
         assertEquals(0, analyzed.exit(), analyzed.err());
     }

@@ -249,11 +249,6 @@ public final class GuestVm implements AutoCloseable {
         return readyNanos + guestNanos - (long) (readyUptime * 1e9);
     }
 
-    /** Nanoseconds from starting QEMU to the host time {@code hostNanos}. */
-    public long sinceStart(long hostNanos) {
-        return hostNanos - startNanos;
-    }
-
     /** The console's last lines, control characters removed. */
     public List<String> consoleTail() {
         List<String> lines = consoleText().lines().map(l -> l.replaceAll("\\p{Cntrl}", "").stripTrailing())
