@@ -109,7 +109,8 @@ final class KernelReplay {
                         line.clear();
                         if (r.exit() != 0) {
                             String why = KernelSession.why(r);
-                            s.failure = (run == 0 ? "refused: " : "run " + shown + " failed: ") + why;
+                            s.failure = r.exit() > 128 ? "run " + shown + "'s JVM died of signal " + (r.exit() - 128) + ": " + why
+                                    : (run == 0 ? "refused: " : "run " + shown + " failed: ") + why;
                             err.println("faultline replay: " + label + ": " + s.failure);
                             continue;
                         }
