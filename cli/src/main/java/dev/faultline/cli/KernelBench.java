@@ -34,10 +34,7 @@ final class KernelBench {
         ProgressLine line = new ProgressLine(err);
         for (int i = 0; i < targets.size(); i++) {
             KernelTarget t = targets.get(i);
-            err.printf(Locale.ROOT, "%s: %s%n", t.label(), t.isHost() ? "benchmarks on this machine"
-                    : "booting " + t.image().image() + " in a guest (" + config.describe() + ")");
-            err.flush();
-            try (KernelSession s = KernelSession.open(t, config, work.resolve("kernel-" + i))) {
+            try (KernelSession s = KernelSession.open(t, config, work.resolve("kernel-" + i), err)) {
                 List<String> args = new ArrayList<>(List.of("bench"));
                 args.addAll(benchArgs);
                 args.addAll(List.of("-o", s.path("bench.json")));
@@ -48,25 +45,18 @@ final class KernelBench {
                     failed = true;
                     continue;
                 }
-                Path file = KernelReplay.named(output, t.label(), ".json");
+                Path file = t.fileFor(output, ".json");
                 Files.move(s.scratch.resolve("bench.json"), file, StandardCopyOption.REPLACE_EXISTING);
                 written.add(file);
                 err.printf(Locale.ROOT, "%s: wrote %s%n", t.label(), file);
             } catch (GuestException e) {
                 line.clear();
                 failed = true;
-                err.println("faultline bench: " + e.getMessage());
-                for (String l : e.console()) {
-                    err.println("  | " + l);
-                }
+                KernelSession.report("bench", e, err);
             }
             err.flush();
         }
-        if (failed) {
-            err.println("faultline bench: kept the guests' files (console logs) in " + work);
-        } else {
-            KernelSession.delete(work);
-        }
+        KernelSession.finish(work, failed, "bench", err);
         for (Path p : written) {
             out.println("wrote " + p);
         }

@@ -45,14 +45,7 @@ final class KernelProbe {
         for (int i = 0; i < targets.size(); i++) {
             KernelTarget t = targets.get(i);
             long start = System.nanoTime();
-            err.printf(Locale.ROOT, "%s: %s%n", t.label(), t.isHost() ? "probing on this machine"
-                    : "booting " + t.image().image() + " in a guest (" + config.describe() + ")");
-            err.flush();
-            try (KernelSession s = KernelSession.open(t, config, work.resolve("kernel-" + i))) {
-                if (s instanceof KernelSession.Guest g) {
-                    err.printf(Locale.ROOT, "%s: booted in %s; probing%n", t.label(), Units.nanos(g.vm.bootNanos()));
-                    err.flush();
-                }
+            try (KernelSession s = KernelSession.open(t, config, work.resolve("kernel-" + i), err)) {
                 GuestVm.Result r = s.faultline(args, null);
                 if (r.exit() != 0) {
                     String why = KernelSession.why(r);
@@ -63,10 +56,7 @@ final class KernelProbe {
                 err.printf(Locale.ROOT, "%s: done in %s%n", t.label(), Units.nanos(System.nanoTime() - start));
             } catch (GuestException e) {
                 columns.add(new Column(t, "guest", null, e.getMessage()));
-                err.println("faultline probe: " + e.getMessage());
-                for (String line : e.console()) {
-                    err.println("  | " + line);
-                }
+                KernelSession.report("probe", e, err);
             } catch (IOException e) {
                 columns.add(new Column(t, "guest", null, "its probe printed no readable JSON: " + e.getMessage()));
             }

@@ -79,14 +79,8 @@ final class KernelReplay {
         try {
             for (int i = 0; i < sides.size(); i++) {
                 Side s = sides.get(i);
-                err.printf(Locale.ROOT, "%s: %s%n", s.target.label(), s.target.isHost() ? "runs on this machine"
-                        : "booting " + s.target.image().image() + " in a guest (" + config.describe() + ")");
-                err.flush();
                 try {
-                    s.session = KernelSession.open(s.target, config, work.resolve("kernel-" + i));
-                    if (s.session instanceof KernelSession.Guest g) {
-                        err.printf(Locale.ROOT, "%s: booted in %s%n", s.target.label(), Units.nanos(g.vm.bootNanos()));
-                    }
+                    s.session = KernelSession.open(s.target, config, work.resolve("kernel-" + i), err);
                 } catch (GuestException e) {
                     fail(s, e, err);
                 }
@@ -144,7 +138,7 @@ final class KernelReplay {
             }
             for (Side s : sides) {
                 if (!s.runFiles.isEmpty() && output != null) {
-                    s.results = named(output, s.target.label(), ".arrow");
+                    s.results = s.target.fileFor(output, ".arrow");
                     Map<String, String> extra = new LinkedHashMap<>();
                     extra.put("runs_in", s.session.describe());
                     extra.put("interleaved_with", String.join(",", sides.stream().filter(o -> o != s).map(o -> o.target.label()).toList()));
@@ -164,11 +158,7 @@ final class KernelReplay {
                     s.session.close();
                 }
             }
-            if (sides.stream().anyMatch(s -> s.failure != null && s.session instanceof KernelSession.Guest)) {
-                err.println("faultline replay: kept the guests' files (console logs) in " + work);
-            } else {
-                KernelSession.delete(work);
-            }
+            KernelSession.finish(work, sides.stream().anyMatch(s -> s.failure != null && !s.target.isHost()), "replay", err);
         }
         if (json) {
             out.println(new ObjectMapper().writeValueAsString(toJson(sides, config)));
@@ -181,10 +171,7 @@ final class KernelReplay {
 
     private static void fail(Side s, GuestException e, PrintWriter err) {
         s.failure = e.getMessage();
-        err.println("faultline replay: " + e.getMessage());
-        for (String l : e.console()) {
-            err.println("  | " + l);
-        }
+        KernelSession.report("replay", e, err);
     }
 
     /**
@@ -205,14 +192,6 @@ final class KernelReplay {
             }
         }
         return abs.toString();
-    }
-
-    /** {@code r.arrow} → {@code r.6.1.0-47-amd64.arrow} (for {@code suffix} ".arrow"). */
-    static Path named(Path output, String label, String suffix) {
-        String name = output.getFileName().toString();
-        String safe = label.replace('/', '_');
-        int dot = name.endsWith(suffix) ? name.length() - suffix.length() : name.length();
-        return output.toAbsolutePath().resolveSibling(name.substring(0, dot) + "." + safe + suffix);
     }
 
     private static long firstFault(Path file) throws IOException {

@@ -4,7 +4,10 @@ import dev.faultline.guest.GuestConfig;
 import dev.faultline.guest.GuestException;
 import dev.faultline.guest.GuestVm;
 
+import dev.faultline.analysis.Report;
+
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,16 +32,35 @@ abstract sealed class KernelSession implements AutoCloseable {
         this.scratch = scratch;
     }
 
-    /** Boots the guest of {@code target} under {@code dir}, or prepares the host's scratch directory. */
-    static KernelSession open(KernelTarget target, GuestConfig config, Path dir) throws GuestException {
+    /**
+     * Boots the guest of {@code target} under {@code dir}, or prepares the host's scratch directory,
+     * saying on {@code err} which it does and how long the boot took.
+     */
+    static KernelSession open(KernelTarget target, GuestConfig config, Path dir, PrintWriter err) throws GuestException {
         if (target.isHost()) {
+            err.println(target.label() + ": runs on this machine");
+            err.flush();
             try {
                 return new Host(target, Files.createDirectories(dir.resolve("scratch")));
             } catch (IOException e) {
                 throw new GuestException("cannot create " + dir + " (" + e.getMessage() + ")");
             }
         }
-        return new Guest(target, GuestVm.boot(target.image(), config, dir));
+        err.println(target.label() + ": booting " + target.image().image() + " in a guest (" + config.describe() + ")");
+        err.flush();
+        GuestVm vm = GuestVm.boot(target.image(), config, dir);
+        err.println(target.label() + ": booted in " + Units.nanos(vm.bootNanos()));
+        err.flush();
+        return new Guest(target, vm);
+    }
+
+    /** Prints {@code e} as {@code command}'s one line, with the guest's console's last lines under it. */
+    static void report(String command, GuestException e, PrintWriter err) {
+        err.println("faultline " + command + ": " + e.getMessage());
+        for (String line : e.console()) {
+            err.println("  | " + line);
+        }
+        err.flush();
     }
 
     /** {@code name} in the scratch directory as the command sees it. */
@@ -87,11 +109,19 @@ abstract sealed class KernelSession implements AutoCloseable {
         return Files.createTempDirectory("faultline-kernels-");
     }
 
-    /** Removes {@code dir} and everything under it, as far as it can. */
-    static void delete(Path dir) {
-        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | RuntimeException e) {
+    /**
+     * Ends a cross-kernel command's use of {@code work}: kept, and named on {@code err}, when
+     * {@code keep} (a guest failed: its console log is there), else removed.
+     */
+    static void finish(Path work, boolean keep, String command, PrintWriter err) {
+        if (keep) {
+            err.println("faultline " + command + ": kept the guests' files (console logs) in " + work);
+            err.flush();
+            return;
+        }
+        try {
+            Report.deleteTree(work);
+        } catch (IOException e) {
             // a leftover temp directory is not worth failing a finished command over
         }
     }

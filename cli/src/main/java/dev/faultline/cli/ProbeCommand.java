@@ -104,11 +104,7 @@ final class ProbeCommand implements Callable<Integer> {
         Path work = KernelSession.workDir();
         List<KernelProbe.Column> columns = KernelProbe.run(targets, config, backends, work, err);
         boolean all = KernelProbe.allProbed(columns);
-        if (all) {
-            KernelSession.delete(work);
-        } else {
-            err.println("faultline probe: kept the guests' files (console logs) in " + work);
-        }
+        KernelSession.finish(work, !all, "probe", err);
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(KernelProbe.toJson(columns, config)));
         } else {

@@ -152,13 +152,12 @@ final class ReplayCommand implements Callable<Integer> {
             if (runs < 1) {
                 throw new CommandLine.ParameterException(cl, "--runs: at least 1 with --kernel");
             }
-            Path named = noResults ? null : output != null ? output : Path.of(stem(trace) + ".replay.arrow");
-            return KernelReplay.run(trace, perRunArgs(), runs, named, json, guests.targets(cl), guests.config(cl),
+            return KernelReplay.run(trace, perRunArgs(), runs, resultsFile(), json, guests.targets(cl), guests.config(cl),
                     options.compression(), "faultline " + String.join(" ", cl.getParseResult().originalArgs()), cl.getOut(), cl.getErr());
         }
         ReplayRunner runner = new ReplayRunner(plan, options);
         runner.check(); // refuse before mapping anything or touching any file
-        Path out = noResults ? null : output != null ? output : Path.of(stem(trace) + ".replay.arrow");
+        Path out = resultsFile();
         PrintWriter err = cl.getErr();
         boolean replacing = out != null && Files.exists(out);
         ProgressLine line = new ProgressLine(err);
@@ -208,6 +207,11 @@ final class ReplayCommand implements Callable<Integer> {
             a.add("--verify");
         }
         return a;
+    }
+
+    /** Where the results go: -o, else TRACE-NAME.replay.arrow here; null with --no-results. */
+    private Path resultsFile() {
+        return noResults ? null : output != null ? output : Path.of(stem(trace) + ".replay.arrow");
     }
 
     private static String stem(Path trace) {

@@ -39,15 +39,6 @@ public enum Accel {
         return Files.exists(Path.of("/dev/kvm")) && cpuFlag("vmx", "svm") ? KVM : TCG;
     }
 
-    /** Why {@link #detect} chose what it chose, in words for the output. */
-    public static String why() {
-        if (!Files.exists(Path.of("/dev/kvm"))) {
-            return "no /dev/kvm";
-        }
-        return cpuFlag("vmx", "svm") ? "/dev/kvm with hardware virtualisation"
-                : "/dev/kvm is there but the CPU offers no VMX/SVM to this kernel";
-    }
-
     /** Whether this host is itself a virtual machine (the CPU's hypervisor flag). */
     public static boolean hostIsVirtual() {
         return cpuFlag("hypervisor");

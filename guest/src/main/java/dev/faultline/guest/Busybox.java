@@ -51,10 +51,10 @@ public final class Busybox {
     static boolean isStatic(Path elf) throws GuestException {
         try (InputStream in = Files.newInputStream(elf)) {
             byte[] head = in.readNBytes(64 * 1024);
-            ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
-            if (head.length < 64 || b.getInt(0) != 0x464c457f || head[4] != 2) {
+            if (!KernelModules.isElf64(head)) {
                 return false;
             }
+            ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
             long phoff = b.getLong(0x20);
             int phentsize = Short.toUnsignedInt(b.getShort(0x36));
             int phnum = Short.toUnsignedInt(b.getShort(0x38));

@@ -150,7 +150,7 @@ public final class KernelModules {
             try (InputStream in = CompressorStreamFactory.getSingleton().createCompressorInputStream(raw)) {
                 return in.readAllBytes();
             }
-        } catch (IOException | NoClassDefFoundError e) {
+        } catch (IOException e) {
             throw new GuestException("module " + module + ": cannot read it (" + e.getMessage() + ")");
         }
     }
@@ -158,7 +158,7 @@ public final class KernelModules {
     /** The NUL-separated {@code key=value} entries of an ELF64 module's {@code .modinfo} section. */
     static List<String> modinfo(byte[] elf) throws GuestException {
         ByteBuffer b = ByteBuffer.wrap(elf).order(ByteOrder.LITTLE_ENDIAN);
-        if (elf.length < 64 || b.getInt(0) != 0x464c457f || elf[4] != 2) {
+        if (!isElf64(elf)) {
             throw new GuestException("not an ELF64 module");
         }
         long shoff = b.getLong(0x28);
@@ -185,6 +185,11 @@ public final class KernelModules {
             }
         }
         return List.of();
+    }
+
+    /** Whether {@code head} starts with an ELF header of a 64-bit object ({@code \x7fELF}, ELFCLASS64). */
+    static boolean isElf64(byte[] head) {
+        return head.length >= 64 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F' && head[4] == 2;
     }
 
     private static boolean matches(byte[] b, int at, String s) {
