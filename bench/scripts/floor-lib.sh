@@ -8,6 +8,22 @@ trap 'rm -rf "$work"' EXIT
 gcc -O2 -pthread -o "$work/uffd_floor" "$floor_src"
 "$root/faultline" --version >/dev/null   # builds the jar first if needed
 
+# Idle CPUs: both sides of every comparison run with the same idle states. By default (and as
+# replay does by itself: --cpu-idle poll) the script holds the kernel's CPU latency request at 0
+# (/dev/cpu_dma_latency, dropped when the script exits), so that a CPU whose faulting thread
+# blocked polls instead of halting and no fault's wake pays the exit from halt (a VM exit here,
+# which made faults 5x slower). FAULTLINE_CPU_IDLE=system leaves idle states to the system.
+floor_cpu_idle=${FAULTLINE_CPU_IDLE:-poll}
+if [ "$floor_cpu_idle" = poll ]; then
+    if [ -w /dev/cpu_dma_latency ]; then
+        exec 9>/dev/cpu_dma_latency
+        echo 0 >&9
+    else
+        echo "$(basename "$0"): cannot hold idle CPUs polling (/dev/cpu_dma_latency not writable); measuring with FAULTLINE_CPU_IDLE=system" >&2
+        floor_cpu_idle=system
+    fi
+fi
+
 # floor_reserve_2m N: as root, makes sure N 2M huge pages are free (the hugetlb cases need them),
 # and gives back on exit what it added: the machine is shared.
 floor_reserve_2m() {

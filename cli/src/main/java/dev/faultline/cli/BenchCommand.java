@@ -8,6 +8,8 @@ import dev.faultline.collector.handler.ResolvePolicy;
 import dev.faultline.core.probe.CapabilityProbe;
 import dev.faultline.core.probe.ProbeCell;
 import dev.faultline.core.region.Backend;
+import dev.faultline.core.region.CpuIdle;
+import dev.faultline.core.region.CpuIdleHold;
 import dev.faultline.core.region.HugePages;
 import dev.faultline.core.uffd.ResolveIoctl;
 import org.openjdk.jmh.results.format.ResultFormatType;
@@ -64,6 +66,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "Round trips on these backends only: anon, shmem, hugetlb2m (default: all three).")
     List<Backend> backends = List.of(Backend.ANON, Backend.SHMEM, Backend.HUGETLB_2M);
 
+    @Option(names = "--cpu-idle", paramLabel = "HOW", description = "poll: hold idle CPUs in their polling state while the suites "
+            + "run (as replay does: a fault's wake is then not the exit from a halted CPU); system: leave idle states to the "
+            + "system's governor (default: ${DEFAULT-VALUE}).")
+    String cpuIdle = "poll";
+
     @CommandLine.Mixin
     GuestOptions guests = new GuestOptions();
 
@@ -81,8 +88,10 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = cl.getErr();
+        CpuIdle idle = Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle");
         if (guests.any()) {
             List<String> args = new ArrayList<>(chosen);
+            args.addAll(List.of("--cpu-idle", idle.label()));
             if (quick) {
                 args.add("--quick");
             }
@@ -92,7 +101,10 @@ final class BenchCommand implements Callable<Integer> {
         Path work = Files.createTempDirectory("faultline-bench-");
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ArrayNode all = json.createArrayNode();
-        try {
+        try (CpuIdleHold hold = CpuIdleHold.of(idle)) {
+            if (hold.refused()) {
+                err.println("faultline bench: idle CPUs not held polling (" + hold.why() + "): each wake includes the exit from a halted CPU");
+            }
             int part = 0;
             for (String suite : chosen) {
                 for (ChainedOptionsBuilder o : runs(suite, err)) {

@@ -16,6 +16,7 @@ import dev.faultline.core.probe.CapabilityProbe;
 import dev.faultline.core.probe.ProbeCell;
 import dev.faultline.core.probe.ProbeReport;
 import dev.faultline.core.region.Backend;
+import dev.faultline.core.region.CpuIdleHold;
 import dev.faultline.core.uffd.RegisterMode;
 import dev.faultline.core.uffd.ResolveIoctl;
 import dev.faultline.replay.ReplayException;
@@ -73,7 +74,10 @@ final class DemoCommand implements Callable<Integer> {
         }
         Report.checkReplaceable(output);
         Path work = Files.createTempDirectory(output.toAbsolutePath().getParent(), ".faultline-demo-");
-        try {
+        try (CpuIdleHold idle = CpuIdleHold.poll()) { // what record and replay do by default, for the recordings too
+            if (!idle.held()) {
+                err.println("demo: idle CPUs not held polling (" + idle.why() + "): each wake includes the exit from a halted CPU");
+            }
             return run(cl, work);
         } finally {
             deleteQuietly(work);

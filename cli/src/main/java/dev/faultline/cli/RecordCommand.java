@@ -8,6 +8,8 @@ import dev.faultline.collector.workload.RecordingSummary;
 import dev.faultline.collector.touch.TouchKind;
 import dev.faultline.collector.workload.WorkloadKind;
 import dev.faultline.collector.workload.WorkloadRunner;
+import dev.faultline.core.region.CpuIdle;
+import dev.faultline.core.region.CpuIdleHold;
 import dev.faultline.collector.workload.WorkloadSpec;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.trace.Compression;
@@ -144,6 +146,11 @@ final class RecordCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
     boolean json;
 
+    @Option(names = "--cpu-idle", paramLabel = "HOW", description = "A workload: poll holds idle CPUs in their polling state while "
+            + "it runs (as replay does: a fault's wake is then not the exit from a halted CPU); system leaves idle states to the "
+            + "system's governor (default: ${DEFAULT-VALUE}). A passive capture never changes them.")
+    String cpuIdle = "poll";
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -160,10 +167,15 @@ final class RecordCommand implements Callable<Integer> {
             if (every > 0 && every < 100_000_000L) {
                 throw new CommandLine.ParameterException(cl, "--interval must be at least 100ms, not " + interval);
             }
+            if (cl.getParseResult().hasMatchedOption("--cpu-idle")) {
+                throw new CommandLine.ParameterException(cl, "--cpu-idle is for a workload: a passive capture never changes "
+                        + "the idle states of the machine it watches");
+            }
             PassiveCapture.Options base = new PassiveCapture.Options(null,
                     Options.parse(cl, Compression.class, compression, "--compression"), nanos, null, level, every, qmp);
             return new PassiveRecord(cl, pid, command, output, base, json).call();
         }
+        CpuIdle idle = Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle");
         if (duration != null || interval != null || qmp != null || !detail.equals("events")) {
             throw new CommandLine.ParameterException(cl, "--duration, --detail, --interval and --qmp are for passive capture "
                     + "(--pid or '-- COMMAND'); a workload ends when its pages are touched");
@@ -191,7 +203,10 @@ final class RecordCommand implements Callable<Integer> {
         }
         ProgressLine line = new ProgressLine(err);
         RecordingSummary s;
-        try {
+        try (CpuIdleHold hold = CpuIdleHold.of(idle)) {
+            if (hold.refused()) {
+                err.println("faultline record: idle CPUs not held polling (" + hold.why() + "): each wake includes the exit from a halted CPU");
+            }
             String command = "faultline " + String.join(" ", cl.getParseResult().originalArgs());
             s = StopOnSignal.run("faultline-record", runner::stop, () -> {
                 line.show("warming up: faulting pages untraced so the JIT compiles the handler first");

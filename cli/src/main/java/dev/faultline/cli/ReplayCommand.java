@@ -6,6 +6,8 @@ import dev.faultline.collector.handler.WaitStrategy;
 import dev.faultline.collector.record.RecordRing;
 import dev.faultline.core.region.Backend;
 import dev.faultline.core.trace.Compression;
+import dev.faultline.core.region.CpuIdle;
+import dev.faultline.core.region.CpuIdleHold;
 import dev.faultline.replay.Delay;
 import dev.faultline.replay.Pace;
 import dev.faultline.replay.ReplayOptions;
@@ -100,6 +102,11 @@ final class ReplayCommand implements Callable<Integer> {
             + "fault), dist (a seeded draw from them) (default: 0).")
     String delay = "0";
 
+    @Option(names = "--cpu-idle", paramLabel = "HOW", description = "poll: while replaying, hold idle CPUs in their polling "
+            + "state (" + CpuIdleHold.DEVICE + " at 0), so that a fault's wake is not the exit from a halted CPU (on a virtual "
+            + "machine that exit made faults 5x slower); system: leave idle states to the system's governor (default: ${DEFAULT-VALUE}).")
+    String cpuIdle = "poll";
+
     @Option(names = "--allow-empty", description = "Accept measured runs that held no fault (by default such a replay fails: it measured nothing).")
     boolean allowEmpty;
 
@@ -146,7 +153,8 @@ final class ReplayCommand implements Callable<Integer> {
         Delay d = fromTrace != null ? new Delay(fromTrace, 0) : Delay.fixed(Options.durationNanos(cl, delay, "--delay"));
         ReplayOptions options = new ReplayOptions(backend, threads, p, resolve == null ? null : Options.resolveOp(cl, resolve),
                 handlerThreads, Options.parse(cl, WaitStrategy.class, waitStrategy, "--wait"), d, prefetchAll, runs, warmup, verify,
-                Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty);
+                Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty,
+                Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle"));
         ReplayPlan plan = ReplayPlanner.plan(trace, options);
         if (guests.any()) {
             if (runs < 1) {
@@ -199,7 +207,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         a.addAll(List.of("--pace", pace, "--handler-threads", Integer.toString(handlerThreads), "--wait", waitStrategy,
                 "--delay", delay, "--prefetch", prefetch, "--warmup", Integer.toString(warmup), "--compression", compression,
-                "--ring", Integer.toString(ring)));
+                "--ring", Integer.toString(ring), "--cpu-idle", cpuIdle));
         if (allowEmpty) {
             a.add("--allow-empty");
         }
@@ -237,6 +245,10 @@ final class ReplayCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "  delay    %s: the captured handler's read -> ioctl time (p50 %s, p99 %s over %,d faults)%n",
                     options.delay().label(), Units.nanos(s.getValueAtPercentile(50)), Units.nanos(s.getValueAtPercentile(99)),
                     s.getTotalCount());
+        }
+        if (r.cpuIdle().startsWith(CpuIdle.SYSTEM.label() + ": ")) {
+            o.println("  cpu idle not held polling (" + r.cpuIdle().substring(CpuIdle.SYSTEM.label().length() + 2)
+                    + "): each wake includes the exit from a halted CPU");
         }
         if (r.results() != null) {
             o.println("  results  " + r.results());
@@ -287,6 +299,7 @@ final class ReplayCommand implements Callable<Integer> {
         m.put("pace", options.pace().label());
         m.put("delay", options.delay().label());
         m.put("pushes", plan.pushes().size());
+        m.put("cpu_idle", r.cpuIdle());
         Map<String, Long> skipped = new LinkedHashMap<>(plan.skipped());
         m.put("not_redriven", skipped);
         List<Map<String, Object>> runs = new ArrayList<>();

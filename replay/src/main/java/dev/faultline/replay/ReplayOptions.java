@@ -3,6 +3,7 @@ package dev.faultline.replay;
 import dev.faultline.collector.handler.WaitStrategy;
 import dev.faultline.collector.record.RecordRing;
 import dev.faultline.core.region.Backend;
+import dev.faultline.core.region.CpuIdle;
 import dev.faultline.core.trace.Compression;
 import dev.faultline.core.uffd.ResolveIoctl;
 
@@ -23,19 +24,21 @@ import dev.faultline.core.uffd.ResolveIoctl;
  * @param compression    of the results file
  * @param ringCapacity   rows per handler thread's buffer
  * @param allowEmpty     accept measured runs that held no fault (else the replay fails: it measured nothing)
+ * @param cpuIdle        what idle CPUs do while the replay runs
  */
 public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoctl resolve, int handlerThreads,
                             WaitStrategy waitStrategy, Delay delay, boolean prefetch, int runs, int warmup,
-                            boolean verify, Compression compression, int ringCapacity, boolean allowEmpty) {
+                            boolean verify, Compression compression, int ringCapacity, boolean allowEmpty,
+                            CpuIdle cpuIdle) {
 
     /**
      * Replay as recorded, at full speed, one spinning handler thread, one measured run after one
      * warm-up run (a JVM's first pass over the fault path runs interpreted and compiles it: on a
-     * short trace that alone halved the faults/s).
+     * short trace that alone halved the faults/s), idle CPUs polling.
      */
     public static ReplayOptions defaults() {
         return new ReplayOptions(null, 0, Pace.FULL, null, 1, WaitStrategy.SPIN, Delay.NONE, false, 1, 1, false,
-                Compression.ZSTD, RecordRing.DEFAULT_CAPACITY, false);
+                Compression.ZSTD, RecordRing.DEFAULT_CAPACITY, false, CpuIdle.POLL);
     }
 
     /** @throws ReplayException if a value is out of range, naming the option */
@@ -57,6 +60,9 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
         }
         if (warmup < 0 || warmup > 1000) {
             throw new ReplayException("--warmup must be between 0 and 1000, not " + warmup);
+        }
+        if (cpuIdle == null) {
+            throw new ReplayException("--cpu-idle must be poll or system");
         }
         if (backend == Backend.GUEST_MEMFD) {
             throw new ReplayException("guest_memfd cannot be registered with userfaultfd on this kernel (faultline probe shows it)");
@@ -87,6 +93,7 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
         private Compression compression;
         private int ringCapacity;
         private boolean allowEmpty;
+        private CpuIdle cpuIdle;
 
         private Builder(ReplayOptions o) {
             backend = o.backend;
@@ -103,6 +110,7 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
             compression = o.compression;
             ringCapacity = o.ringCapacity;
             allowEmpty = o.allowEmpty;
+            cpuIdle = o.cpuIdle;
         }
 
         public Builder backend(Backend b) {
@@ -150,6 +158,11 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
             return this;
         }
 
+        public Builder cpuIdle(CpuIdle c) {
+            cpuIdle = c;
+            return this;
+        }
+
         public Builder prefetch(boolean p) {
             prefetch = p;
             return this;
@@ -173,7 +186,7 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
 
         public ReplayOptions build() {
             return new ReplayOptions(backend, threads, pace, resolve, handlerThreads, waitStrategy, delay, prefetch,
-                    runs, warmup, verify, compression, ringCapacity, allowEmpty);
+                    runs, warmup, verify, compression, ringCapacity, allowEmpty, cpuIdle);
         }
     }
 }

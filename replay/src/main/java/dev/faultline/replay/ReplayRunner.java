@@ -15,6 +15,8 @@ import dev.faultline.core.abi.Libc;
 import dev.faultline.core.probe.CapabilityProbe;
 import dev.faultline.core.probe.ProbeCell;
 import dev.faultline.core.region.Backend;
+import dev.faultline.core.region.CpuIdle;
+import dev.faultline.core.region.CpuIdleHold;
 import dev.faultline.core.region.HugePages;
 import dev.faultline.core.region.Region;
 import dev.faultline.core.region.SystemMemory;
@@ -77,8 +79,9 @@ public final class ReplayRunner {
      * @param results  the results file, or null when none was kept
      * @param analysis the results file analyzed: latency per (ioctl, page size, backend) and per run
      * @param onDemand with --prefetch, one unmeasured run of the same plan without it (what prefetching is compared with), else null
+     * @param cpuIdle  what idle CPUs did: {@code poll}, {@code system}, or {@code system: WHY} when polling was asked for and refused
      */
-    public record Result(List<RunResult> runs, Path results, TraceAnalysis analysis, RunResult onDemand) {
+    public record Result(List<RunResult> runs, Path results, TraceAnalysis analysis, RunResult onDemand, String cpuIdle) {
         /** Fault latency of measured run {@code run} over every group, or null if it has no fault rows. */
         public Histogram runLatency(int run) {
             Histogram all = null;
@@ -101,6 +104,7 @@ public final class ReplayRunner {
     private boolean checked;
     private TraceWriter writer;
     private int warmUpRuns;
+    private String cpuIdle;
 
     public ReplayRunner(ReplayPlan plan, ReplayOptions options) {
         this.plan = plan;
@@ -180,7 +184,9 @@ public final class ReplayRunner {
         List<RunResult> results = new ArrayList<>();
         RunResult onDemand = null;
         boolean done = false;
-        try {
+        CpuIdleHold idle = CpuIdleHold.of(options.cpuIdle());
+        cpuIdle = idle.held() ? CpuIdle.POLL.label() : CpuIdle.SYSTEM.label() + (idle.refused() ? ": " + idle.why() : "");
+        try (idle) {
             long warmStart = System.nanoTime();
             boolean jitBusy = true;
             while (warmUpRuns < options.warmup() || warmUpRuns > 0 && jitBusy && warmUpRuns < MAX_WARM_UPS
@@ -225,7 +231,7 @@ public final class ReplayRunner {
                 kept = out;
             }
             done = true;
-            return new Result(List.copyOf(results), kept, analysis, onDemand);
+            return new Result(List.copyOf(results), kept, analysis, onDemand, cpuIdle);
         } finally {
             if (writer != null) {
                 try {
@@ -402,6 +408,7 @@ public final class ReplayRunner {
                 .with("delay", options.delay().label())
                 .with("delay_ns", Long.toString(options.delay().fromTrace() ? 0 : options.delay().nanos()))
                 .with("prefetch", options.prefetch() ? "working-set" : "none")
+                .with("cpu_idle", cpuIdle)
                 .with("runs", Integer.toString(options.runs()))
                 .with("warmup", Integer.toString(options.warmup()))
                 .with("warmup_runs", Integer.toString(warmUpRuns));

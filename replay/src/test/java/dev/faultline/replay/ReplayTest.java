@@ -6,6 +6,8 @@ import dev.faultline.collector.workload.WorkloadKind;
 import dev.faultline.collector.workload.WorkloadRunner;
 import dev.faultline.collector.workload.WorkloadSpec;
 import dev.faultline.core.region.Backend;
+import dev.faultline.core.region.CpuIdle;
+import dev.faultline.core.region.CpuIdleHold;
 import dev.faultline.core.region.HugePages;
 import dev.faultline.core.trace.Compression;
 import dev.faultline.core.trace.EventKind;
@@ -165,6 +167,22 @@ class ReplayTest {
         assertEquals(0, Counts.of(out, -1).faults(), "warm-up rows are not written");
         assertEquals(3, r.analysis().runs().values().iterator().next().size());
         assertEquals(List.of(), faultlineMappings(), "every run's regions are unmapped once the replay returns");
+    }
+
+    @Test
+    void idleCpusPollDuringAReplayUnlessToldOtherwiseAndTheResultsSaySo(@TempDir Path dir) throws IOException {
+        assumeTrue(Files.isWritable(Path.of(CpuIdleHold.DEVICE)), CpuIdleHold.DEVICE + " is not writable here (needs root)");
+        Path trace = record(dir, WorkloadKind.SEQUENTIAL, Backend.SHMEM, ResolveIoctl.COPY, 200, 1);
+        int before = CpuIdleHold.currentLimitMicros();
+        Path polled = dir.resolve("poll.arrow");
+        assertEquals("poll", replay(trace, polled, ReplayOptions.defaults()).cpuIdle());
+        Path halted = dir.resolve("system.arrow");
+        assertEquals("system", replay(trace, halted, ReplayOptions.builder().cpuIdle(CpuIdle.SYSTEM).build()).cpuIdle());
+        try (TraceReader p = TraceReader.open(polled); TraceReader s = TraceReader.open(halted)) {
+            assertEquals("poll", p.header().extra().get("cpu_idle"));
+            assertEquals("system", s.header().extra().get("cpu_idle"));
+        }
+        assertEquals(before, CpuIdleHold.currentLimitMicros(), "the replay dropped its CPU latency request when it ended");
     }
 
     /** The lines of /proc/self/maps that are regions Faultline mapped (memfd:faultline-…). */

@@ -35,6 +35,7 @@ public final class MmanAbi {
     public static final int MREMAP_DONTUNMAP = 4;
 
     public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
     public static final int O_RDWR = 2;
     public static final int O_NONBLOCK = 0x800;
     public static final int O_CLOEXEC = 0x80000;
