@@ -38,18 +38,26 @@ public final class CompareReport {
             String from = base.file().getFileName() + " → " + candidate.file().getFileName();
             StringBuilder sb = new StringBuilder();
             boolean regressed = Comparison.anyRegression(groups);
+            Comparison.Outcome outcome = Comparison.outcome(groups);
+            String shortfall = Comparison.shortfall(groups);
             sb.append("<p>base <code>").append(Report.esc(base.file().toString())).append("</code> (kernel ")
                     .append(Report.esc(base.header().kernel())).append(") · candidate <code>").append(Report.esc(candidate.file().toString()))
                     .append("</code> (kernel ").append(Report.esc(candidate.header().kernel())).append(") · threshold ")
                     .append(String.format(Locale.ROOT, "%.1f%%", threshold * 100)).append("</p>\n");
-            sb.append("<p class=\"verdict-").append(regressed ? "regression" : "none").append("\">")
-                    .append(regressed ? "REGRESSION in at least one group" : "no group regressed").append("</p>\n");
+            sb.append("<p class=\"verdict-").append(outcome == Comparison.Outcome.NO_REGRESSION ? "none" : "regression").append("\">")
+                    .append(switch (outcome) {
+                        case REGRESSION -> "REGRESSION in at least one group";
+                        case NO_REGRESSION -> "no group regressed";
+                        case INCOMPLETE -> "INCOMPLETE: no group regressed, but " + Report.esc(shortfall);
+                        case NOTHING_COMPARED -> "NOTHING COMPARED: " + Report.esc(shortfall);
+                    }).append("</p>\n");
             sb.append("<table><tr><th>group</th><th>faults base / candidate</th><th>percentile</th><th>base</th><th>candidate</th>"
                     + "<th>ratio</th><th>95% interval</th><th>verdict</th><th>resampled</th></tr>\n");
             for (GroupComparison g : groups) {
                 if (g.onlyIn() != null) {
-                    sb.append("<tr><td>").append(Report.esc(g.key().label())).append("</td><td colspan=8>only in the ")
-                            .append(g.onlyIn()).append("</td></tr>\n");
+                    sb.append("<tr><td>").append(Report.esc(g.key().label())).append(String.format(Locale.ROOT,
+                            "</td><td class=n>%,d / %,d</td><td colspan=7 class=\"verdict-regression\">missing: faults only in the %s</td></tr>\n",
+                            g.baseFaults(), g.candidateFaults(), g.onlyIn()));
                     continue;
                 }
                 for (PercentileChange c : g.changes()) {
@@ -86,6 +94,8 @@ public final class CompareReport {
             json.put("candidate", candidate.file().toString());
             json.put("threshold", threshold);
             json.put("regression", regressed);
+            json.put("outcome", outcome.label().toLowerCase(Locale.ROOT));
+            json.put("shortfall", shortfall);
             List<Map<String, Object>> list = new ArrayList<>();
             for (GroupComparison g : groups) {
                 Map<String, Object> j = new LinkedHashMap<>();
@@ -94,7 +104,7 @@ public final class CompareReport {
                 j.put("backend", g.key().backend());
                 j.put("base_faults", g.baseFaults());
                 j.put("candidate_faults", g.candidateFaults());
-                j.put("verdict", g.onlyIn() != null ? "only in " + g.onlyIn() : g.verdict().label());
+                j.put("verdict", g.onlyIn() != null ? "missing: only in the " + g.onlyIn() : g.verdict().label());
                 j.put("resampled", g.runs());
                 for (PercentileChange c : g.changes()) {
                     String p = String.format(Locale.ROOT, "p%.0f", c.percentile());

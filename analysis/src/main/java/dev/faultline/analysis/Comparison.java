@@ -216,4 +216,76 @@ public final class Comparison {
     public static boolean anyRegression(List<GroupComparison> groups) {
         return groups.stream().anyMatch(g -> g.verdict() == Verdict.REGRESSION);
     }
+
+    /**
+     * What a whole comparison came to, so that a gate cannot pass on missing data: a regression
+     * anywhere wins; else nothing compared (no group with faults on both sides: an empty side, or no
+     * group in common) and a group missing or empty on one side each have their own outcome.
+     */
+    public enum Outcome {
+        /** Every group has faults on both sides and none regressed. */
+        NO_REGRESSION(0, "no regression"),
+        /** At least one group regressed. */
+        REGRESSION(3, "REGRESSION"),
+        /** Some groups compared and none regressed, but a group has faults on one side only. */
+        INCOMPLETE(4, "INCOMPLETE"),
+        /** No group has faults on both sides: there was nothing to compare. */
+        NOTHING_COMPARED(5, "NOTHING COMPARED");
+
+        private final int exitStatus;
+        private final String label;
+
+        Outcome(int exitStatus, String label) {
+            this.exitStatus = exitStatus;
+            this.label = label;
+        }
+
+        /** The exit status {@code faultline compare} gives this outcome. */
+        public int exitStatus() {
+            return exitStatus;
+        }
+
+        /** As the summary line and the report print it. */
+        public String label() {
+            return label;
+        }
+    }
+
+    /** The outcome of a comparison's groups. */
+    public static Outcome outcome(List<GroupComparison> groups) {
+        if (groups.stream().allMatch(g -> g.onlyIn() != null)) {
+            return Outcome.NOTHING_COMPARED;
+        }
+        if (anyRegression(groups)) {
+            return Outcome.REGRESSION;
+        }
+        return groups.stream().anyMatch(g -> g.onlyIn() != null) ? Outcome.INCOMPLETE : Outcome.NO_REGRESSION;
+    }
+
+    /**
+     * Why a comparison's outcome is {@link Outcome#INCOMPLETE} or {@link Outcome#NOTHING_COMPARED},
+     * in one sentence naming the groups; null for the other outcomes.
+     */
+    public static String shortfall(List<GroupComparison> groups) {
+        Outcome o = outcome(groups);
+        long base = groups.stream().mapToLong(GroupComparison::baseFaults).sum();
+        long candidate = groups.stream().mapToLong(GroupComparison::candidateFaults).sum();
+        String baseOnly = labels(groups, "base");
+        String candidateOnly = labels(groups, "candidate");
+        return switch (o) {
+            case NO_REGRESSION, REGRESSION -> null;
+            case NOTHING_COMPARED -> base == 0 && candidate == 0 ? "neither side holds a fault"
+                    : candidate == 0 ? "the candidate holds no fault (the base: " + String.format(java.util.Locale.ROOT, "%,d", base) + ")"
+                    : base == 0 ? "the base holds no fault (the candidate: " + String.format(java.util.Locale.ROOT, "%,d", candidate) + ")"
+                    : "no group has faults on both sides: the base has " + baseOnly + ", the candidate " + candidateOnly;
+            case INCOMPLETE -> (baseOnly.isEmpty() ? "" : baseOnly + " only in the base")
+                    + (baseOnly.isEmpty() || candidateOnly.isEmpty() ? "" : "; ")
+                    + (candidateOnly.isEmpty() ? "" : candidateOnly + " only in the candidate");
+        };
+    }
+
+    private static String labels(List<GroupComparison> groups, String side) {
+        return groups.stream().filter(g -> side.equals(g.onlyIn())).map(g -> g.key().label())
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
 }

@@ -25,7 +25,9 @@ import java.util.concurrent.Callable;
             "Compare two traces or replay results group by group (ioctl × page size × backend): the ratio "
                 + "candidate / base of p50, p90 and p99 with a 95%% bootstrap interval, and a verdict — regression, "
                 + "improvement or no change: the whole interval beyond --threshold — gated on --gate percentiles. Exits 3 "
-                + "when any group regressed, so it can gate a kernel or handler change in CI.",
+                + "when any group regressed, so it can gate a kernel or handler change in CI; and, so that such a gate cannot "
+                + "pass on missing data, 4 when a group has faults on one side only and 5 when no group has faults on both "
+                + "(an empty candidate, or no group in common), unless --allow-missing.",
             "",
             "Give it replays with several runs (faultline replay --runs 5): the bootstrap then resamples runs and the "
                 + "interval includes run-to-run noise. With one run a side it resamples faults, and says so. On a busy "
@@ -38,9 +40,12 @@ import java.util.concurrent.Callable;
             "  faultline compare a.arrow b.arrow -o cmp",
             "  faultline compare a1.arrow,a2.arrow,a3.arrow b1.arrow,b2.arrow,b3.arrow -o cmp"},
         exitCodeListHeading = "Exit status:%n",
-        exitCodeList = {"0:no group regressed", "1:an error (one line on stderr)", "2:a usage error", "3:at least one group regressed"})
+        exitCodeList = {"0:every group compared and none regressed", "1:an error (one line on stderr)", "2:a usage error",
+            "3:at least one group regressed",
+            "4:incomplete: none regressed, but a group has faults on one side only (0 with --allow-missing)",
+            "5:nothing compared: no group has faults on both sides, e.g. an empty candidate (0 with --allow-missing)"})
 final class CompareCommand implements Callable<Integer> {
-    static final int EXIT_REGRESSION = 3;
+    static final int EXIT_REGRESSION = Comparison.Outcome.REGRESSION.exitStatus();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -61,6 +66,10 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--gate", paramLabel = "P,P", split = ",", description = "Percentiles that decide a group's verdict, "
             + "from 50, 90, 99 (default: 50; on a busy machine back-to-back replays moved p90 by up to 13%% and p99 by up to 25%%).")
     List<Double> gate = List.of(50.0);
+
+    @Option(names = "--allow-missing", description = "Exit 0 when a group has faults on one side only, or none on both "
+            + "(the summary still says so): for comparisons of files that are meant to differ in their groups.")
+    boolean allowMissing;
 
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the bootstrap (default: ${DEFAULT-VALUE}).")
     long seed = 1;
@@ -88,7 +97,8 @@ final class CompareCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "%-24s %-5s %10s %10s %7s %17s  %s%n", "group", "", "base", "candidate", "ratio", "95% interval", "verdict");
         for (GroupComparison g : groups) {
             if (g.onlyIn() != null) {
-                o.printf(Locale.ROOT, "%-24s only in the %s%n", g.key().label(), g.onlyIn());
+                o.printf(Locale.ROOT, "%-24s => MISSING: faults only in the %s (%,d base, %,d candidate)%n", g.key().label(), g.onlyIn(),
+                        g.baseFaults(), g.candidateFaults());
                 continue;
             }
             for (PercentileChange c : g.changes()) {
@@ -98,11 +108,17 @@ final class CompareCommand implements Callable<Integer> {
             }
             o.printf(Locale.ROOT, "%-24s => %s (resampled %s)%n", g.key().label(), g.verdict().label().toUpperCase(Locale.ROOT), g.runs());
         }
-        boolean regressed = Comparison.anyRegression(groups);
-        o.println((regressed ? "REGRESSION" : "no regression") + String.format(Locale.ROOT, " at a %.1f%% threshold; report: ", threshold)
-                + output.resolve("index.html"));
+        Comparison.Outcome outcome = Comparison.outcome(groups);
+        String shortfall = Comparison.shortfall(groups);
+        String at = String.format(Locale.ROOT, "at a %.1f%% threshold", threshold);
+        o.println(switch (outcome) {
+            case REGRESSION, NO_REGRESSION -> outcome.label() + " " + at;
+            case INCOMPLETE -> outcome.label() + ": " + shortfall + " (no regression " + at + " in the rest)";
+            case NOTHING_COMPARED -> outcome.label() + ": " + shortfall;
+        } + "; report: " + output.resolve("index.html"));
         o.flush();
-        return regressed ? EXIT_REGRESSION : 0;
+        boolean excused = allowMissing && (outcome == Comparison.Outcome.INCOMPLETE || outcome == Comparison.Outcome.NOTHING_COMPARED);
+        return excused ? 0 : outcome.exitStatus();
     }
 
     /**

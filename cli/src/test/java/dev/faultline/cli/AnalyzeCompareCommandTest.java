@@ -57,6 +57,40 @@ class AnalyzeCompareCommandTest {
     }
 
     @Test
+    void aGateCannotPassOnMissingData(@TempDir Path dir) throws Exception {
+        Path traces = Path.of(System.getProperty("faultline.root", "..")).resolve("traces");
+        String shmem = traces.resolve("sequential-shmem-copy.arrow").toString();
+        String wp = traces.resolve("wp-tracker-anon.arrow").toString();
+        String anon = traces.resolve("random-anon-copy.arrow").toString();
+        String minor = traces.resolve("minor-shmem-continue.arrow").toString();
+
+        CliRun incomplete = CliRun.of("compare", shmem + "," + wp, shmem, "-o", dir.resolve("a").toString());
+        assertEquals(4, incomplete.exit(), incomplete.out() + incomplete.err());
+        assertTrue(incomplete.out().contains("WRITEPROTECT 4K anon     => MISSING: faults only in the base (2,646 base, 0 candidate)"),
+                incomplete.out());
+        assertTrue(incomplete.out().contains("INCOMPLETE: WRITEPROTECT 4K anon only in the base"), incomplete.out());
+        JsonNode j = new ObjectMapper().readTree(dir.resolve("a/summary.json").toFile());
+        assertEquals("incomplete", j.get("outcome").asText());
+        assertTrue(Files.readString(dir.resolve("a/index.html")).contains("INCOMPLETE"));
+        CliRun allowed = CliRun.of("compare", shmem + "," + wp, shmem, "-o", dir.resolve("a").toString(), "--allow-missing");
+        assertEquals(0, allowed.exit(), allowed.out() + allowed.err());
+        assertTrue(allowed.out().contains("INCOMPLETE: "), "--allow-missing still says what is missing: " + allowed.out());
+
+        CliRun disjoint = CliRun.of("compare", shmem + "," + wp, anon + "," + minor, "-o", dir.resolve("b").toString());
+        assertEquals(5, disjoint.exit(), disjoint.out() + disjoint.err());
+        assertTrue(disjoint.out().contains("NOTHING COMPARED: no group has faults on both sides: the base has COPY 4K shmem, "
+                + "WRITEPROTECT 4K anon, the candidate CONTINUE 4K shmem, COPY 4K anon"), disjoint.out());
+
+        // a candidate cut off before its first batch (a killed replay): it reads, with no row
+        Path cut = dir.resolve("cut.arrow");
+        Files.write(cut, java.util.Arrays.copyOf(Files.readAllBytes(Path.of(shmem)), 3000));
+        CliRun empty = CliRun.of("compare", shmem, cut.toString(), "-o", dir.resolve("c").toString());
+        assertEquals(5, empty.exit(), empty.out() + empty.err());
+        assertTrue(empty.out().contains("NOTHING COMPARED: the candidate holds no fault (the base: 4,000)"), empty.out());
+        assertEquals(0, CliRun.of("compare", shmem, cut.toString(), "-o", dir.resolve("c").toString(), "--allow-missing").exit());
+    }
+
+    @Test
     void refusalsAreOneLine(@TempDir Path dir) throws Exception {
         Path mine = dir.resolve("mine");
         Files.createDirectories(mine);
