@@ -610,17 +610,19 @@ struct resolve_walk {
     u32 found;
 };
 
-/* CAPTURE_SUMMARY: page `first + i` of a resolving ioctl's range: its waiters are resolved now. */
-static long resolve_one(u32 i, void *arg)
+/*
+ * CAPTURE_SUMMARY: the waiters on `page` are resolved by `op` at `now`; returns how many there were.
+ * A global function, so the verifier checks it once on its own: inlined, it was checked again for
+ * every state on_ioctl_exit reaches it with (a region slot, an op, a length each), and 6.18's
+ * verifier gave up at its million instructions (E2BIG: "BPF program is too large").
+ */
+__attribute__((noinline)) int resolve_page(u64 page, u64 now, u32 op)
 {
-    struct resolve_walk *walk = arg;
-    u64 page = walk->first + i;
     struct pending *p = bpf_map_lookup_elem(&pendings, &page);
     if (!p)
         return 0;
+    int found = 0;
     u32 s = p->slot;
-    u32 op = walk->op;
-    u64 now = walk->now;
     u32 count = p->count < MAX_WAITERS ? p->count : MAX_WAITERS;
     for (u32 j = 0; j < MAX_WAITERS; j++) {
         if (j >= count)
@@ -650,9 +652,17 @@ static long resolve_one(u32 i, void *arg)
                 __sync_fetch_and_add(&b->fault_to_resolve, latency);
             }
         }
-        walk->found++;
+        found++;
     }
     bpf_map_delete_elem(&pendings, &page);
+    return found;
+}
+
+/* CAPTURE_SUMMARY: page `first + i` of a resolving ioctl's range (a bpf_loop callback). */
+static long resolve_one(u32 i, void *arg)
+{
+    struct resolve_walk *walk = arg;
+    walk->found += resolve_page(walk->first + i, walk->now, walk->op);
     return 0;
 }
 
