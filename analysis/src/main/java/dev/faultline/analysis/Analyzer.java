@@ -62,7 +62,8 @@ public final class Analyzer {
             Map<Integer, String> names = ThreadNames.of(r.footer());
             Blocktime.Result blocked = whole.blocktime.isEmpty() ? null
                     : whole.blocktime.result(ThreadNames.vcpus(r.header()), names);
-            return new TraceAnalysis(file, r.header(), r.footer(), by, List.copyOf(list), whole.runs(list), whole.ws, whole.maps,
+            return new TraceAnalysis(file, r.header(), r.footer(), by, List.copyOf(list), whole.runs(list), whole.bySource(),
+                    whole.ws, whole.maps,
                     whole.events, r.recovered(), blocked, names);
         }
     }
@@ -233,7 +234,8 @@ public final class Analyzer {
                     hEndToEnd = runHistogram(runsEndToEnd, runKey, run);
                 }
                 hEndToEnd.recordValue(Math.max(1, e.tWake - e.tFault));
-            } else if (e.tFault != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN) {
+            }
+            if (e.tFault != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN) {
                 if (hFaultToResolve == null) {
                     hFaultToResolve = runHistogram(runsFaultToResolve, runKey, run);
                 }
@@ -319,6 +321,15 @@ public final class Analyzer {
                     out.put(k, byRun);
                 }
             });
+            return out;
+        }
+
+        /** Per latency definition, group key (without part) and run, the histograms of every definition the rows allow. */
+        Map<LatencySource, Map<GroupKey, Map<Integer, Histogram>>> bySource() {
+            Map<LatencySource, Map<GroupKey, Map<Integer, Histogram>>> out = new java.util.EnumMap<>(LatencySource.class);
+            out.put(LatencySource.END_TO_END, runsEndToEnd);
+            out.put(LatencySource.FAULT_TO_RESOLVE, runsFaultToResolve);
+            out.put(LatencySource.SERVICE, runsService);
             return out;
         }
 

@@ -28,8 +28,9 @@ public final class CompareReport {
     private CompareReport() {
     }
 
-    public static void write(TraceAnalysis base, TraceAnalysis candidate, List<GroupComparison> groups, double threshold,
-                             Path dir, String command) throws IOException {
+    /** Writes the report of {@code groups}, compared on {@code source}'s latency. */
+    public static void write(TraceAnalysis base, TraceAnalysis candidate, List<GroupComparison> groups, LatencySource source,
+                             double threshold, Path dir, String command) throws IOException {
         Report.checkReplaceable(dir);
         Path partial = dir.resolveSibling(dir.getFileName() + ".partial");
         Report.deleteTree(partial);
@@ -43,7 +44,8 @@ public final class CompareReport {
             sb.append("<p>base <code>").append(Report.esc(base.file().toString())).append("</code> (kernel ")
                     .append(Report.esc(base.header().kernel())).append(") · candidate <code>").append(Report.esc(candidate.file().toString()))
                     .append("</code> (kernel ").append(Report.esc(candidate.header().kernel())).append(") · threshold ")
-                    .append(String.format(Locale.ROOT, "%.1f%%", threshold * 100)).append("</p>\n");
+                    .append(String.format(Locale.ROOT, "%.1f%%", threshold * 100)).append(" · latency ")
+                    .append(Report.esc(source.description())).append("</p>\n");
             sb.append("<p class=\"verdict-").append(outcome == Comparison.Outcome.NO_REGRESSION ? "none" : "regression").append("\">")
                     .append(switch (outcome) {
                         case REGRESSION -> "REGRESSION in at least one group";
@@ -80,7 +82,7 @@ public final class CompareReport {
                 names.add(g.key().label());
                 bs.add(g.base());
                 cs.add(g.candidate());
-                Report.image(sb, partial, ChartFiles.write(Charts.percentiles("Fault latency by percentile: " + g.key().label(), from,
+                Report.image(sb, partial, ChartFiles.write(Charts.percentiles("Fault latency (" + source.shortName() + ") by percentile: " + g.key().label(), from,
                         List.of("base: " + base.file().getFileName(), "candidate: " + candidate.file().getFileName()),
                         List.of(g.base(), g.candidate())), partial, "percentiles-" + g.key().slug()));
             }
@@ -93,6 +95,7 @@ public final class CompareReport {
             json.put("base", base.file().toString());
             json.put("candidate", candidate.file().toString());
             json.put("threshold", threshold);
+            json.put("latency", source.optionName());
             json.put("regression", regressed);
             json.put("outcome", outcome.label().toLowerCase(Locale.ROOT));
             json.put("shortfall", shortfall);

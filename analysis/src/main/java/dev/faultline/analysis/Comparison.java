@@ -68,11 +68,48 @@ public final class Comparison {
     /** The percentiles a group's verdict is gated on unless told otherwise. */
     public static final java.util.Set<Double> DEFAULT_GATE = java.util.Set.of(50.0);
 
-    /** Compares every group, gating each group's verdict on the percentiles in {@code gate}. */
+    /** Compares every group on the latency each reports, gating each group's verdict on the percentiles in {@code gate}. */
     public static List<GroupComparison> compare(TraceAnalysis base, TraceAnalysis candidate, double threshold, long seed,
                                                 java.util.Set<Double> gate) {
-        Map<GroupKey, Map<Integer, Histogram>> b = base.runs();
-        Map<GroupKey, Map<Integer, Histogram>> c = candidate.runs();
+        return compare(base.runs(), candidate.runs(), threshold, seed, gate);
+    }
+
+    /**
+     * Compares every group on one latency definition for both sides ({@link #commonSource} picks one
+     * both have), gating each group's verdict on the percentiles in {@code gate}.
+     */
+    public static List<GroupComparison> compare(TraceAnalysis base, TraceAnalysis candidate, LatencySource source, double threshold,
+                                                long seed, java.util.Set<Double> gate) {
+        return compare(base.runs(source), candidate.runs(source), threshold, seed, gate);
+    }
+
+    /**
+     * The latency definition two files compare on: {@code asked} if both have it for every timed
+     * group, else (asked null) the first that both have, in {@link LatencySource} order.
+     *
+     * @throws IllegalArgumentException saying in one line what each side has, when they share none (or not the one asked)
+     */
+    public static LatencySource commonSource(TraceAnalysis base, TraceAnalysis candidate, LatencySource asked) {
+        List<LatencySource> b = base.sources();
+        List<LatencySource> c = candidate.sources();
+        if (b.isEmpty() || c.isEmpty()) { // a side without timed faults: nothing to agree on, the outcome says so
+            return asked != null ? asked : (b.isEmpty() ? c : b).stream().findFirst().orElse(LatencySource.END_TO_END);
+        }
+        for (LatencySource s : LatencySource.values()) {
+            if ((asked == null || asked == s) && b.contains(s) && c.contains(s)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException((asked == null ? "the two sides have no latency definition in common"
+                : "not both sides have " + asked.description()) + ": the base has " + words(b) + ", the candidate " + words(c));
+    }
+
+    private static String words(List<LatencySource> sources) {
+        return sources.stream().map(LatencySource::shortName).collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    private static List<GroupComparison> compare(Map<GroupKey, Map<Integer, Histogram>> b, Map<GroupKey, Map<Integer, Histogram>> c,
+                                                 double threshold, long seed, java.util.Set<Double> gate) {
         GroupKey[] pair = soleGroups(b, c);
         if (pair != null) { // one group a side, nothing in common: a variant (another backend, page size, ioctl) of the same faults
             GroupKey paired = new GroupKey(pair[0].ioctl(), pair[0].pageSize(), pair[0].backend(),
@@ -152,21 +189,31 @@ public final class Comparison {
             return files.getFirst();
         }
         Map<GroupKey, Map<Integer, Histogram>> runs = new TreeMap<>();
+        Map<LatencySource, Map<GroupKey, Map<Integer, Histogram>>> bySource = new java.util.EnumMap<>(LatencySource.class);
         int offset = 0;
         for (TraceAnalysis a : files) {
-            int next = offset;
-            for (Map.Entry<GroupKey, Map<Integer, Histogram>> e : a.runs().entrySet()) {
-                Map<Integer, Histogram> side = runs.computeIfAbsent(e.getKey(), k -> new TreeMap<>());
-                for (Map.Entry<Integer, Histogram> r : e.getValue().entrySet()) {
-                    side.put(offset + r.getKey(), r.getValue());
-                    next = Math.max(next, offset + r.getKey() + 1);
-                }
+            int next = pool(a.runs(), offset, runs);
+            for (LatencySource s : LatencySource.values()) {
+                next = Math.max(next, pool(a.runs(s), offset, bySource.computeIfAbsent(s, x -> new TreeMap<>())));
             }
             offset = next;
         }
         TraceAnalysis first = files.getFirst();
-        return new TraceAnalysis(first.file(), first.header(), first.footer(), first.by(), first.groups(), runs,
+        return new TraceAnalysis(first.file(), first.header(), first.footer(), first.by(), first.groups(), runs, bySource,
                 first.workingSet(), first.addressMaps(), first.events(), first.recovered(), first.blocktime(), first.threadNames());
+    }
+
+    /** Adds one file's runs to {@code into}, numbered from {@code offset}; returns the first run number after them. */
+    private static int pool(Map<GroupKey, Map<Integer, Histogram>> file, int offset, Map<GroupKey, Map<Integer, Histogram>> into) {
+        int next = offset;
+        for (Map.Entry<GroupKey, Map<Integer, Histogram>> e : file.entrySet()) {
+            Map<Integer, Histogram> side = into.computeIfAbsent(e.getKey(), k -> new TreeMap<>());
+            for (Map.Entry<Integer, Histogram> r : e.getValue().entrySet()) {
+                side.put(offset + r.getKey(), r.getValue());
+                next = Math.max(next, offset + r.getKey() + 1);
+            }
+        }
+        return next;
     }
 
     static Histogram merged(Map<Integer, Histogram> runs) {

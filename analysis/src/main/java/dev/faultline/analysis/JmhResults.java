@@ -104,7 +104,8 @@ public final class JmhResults {
         TraceHeader header = new TraceHeader("-", "not in JMH results", "not in JMH results", 0, "jmh", null,
                 Files.getLastModifiedTime(file).toInstant().toString(), List.of(), extra);
         List<GroupStats> list = new ArrayList<>(groups.values());
-        return new TraceAnalysis(file, header, Map.of(), By.NONE, List.copyOf(list), runs, new WorkingSet(), new HashMap<>(),
+        return new TraceAnalysis(file, header, Map.of(), By.NONE, List.copyOf(list), runs, Map.of(LatencySource.END_TO_END, runs),
+                new WorkingSet(), new HashMap<>(),
                 samples, false, null, Map.of());
     }
 

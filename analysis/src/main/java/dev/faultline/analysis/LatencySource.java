@@ -27,6 +27,11 @@ public enum LatencySource {
         return description;
     }
 
+    /** As options spell it: end-to-end, fault-to-resolve, service. */
+    public String optionName() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
     /** A few words for axis labels: "end to end", "fault -> resolve", "service". */
     public String shortName() {
         return shortName;

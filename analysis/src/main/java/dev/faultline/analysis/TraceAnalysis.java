@@ -12,7 +12,10 @@ import java.util.Map;
  * group the latency histograms (what {@code compare} bootstraps over), the working set, and the
  * address pattern per region.
  *
- * @param runs per group (without the {@code part}) and run number, the latency histogram (run 0 for a trace)
+ * @param runs per group (without the {@code part}) and run number, the latency histogram (run 0 for a trace) of the
+ *             definition the group reports ({@link GroupStats#source()})
+ * @param runsBySource the same for every latency definition the rows allow (a replay's rows have all three, a
+ *             capture's fault -> resolve and service): what a comparison on one definition for both sides reads
  * @param addressMaps per region id: time × offset band counts
  * @param events rows read, of every kind
  * @param recovered whether the file was read up to its last complete batch (its writer died)
@@ -21,6 +24,7 @@ import java.util.Map;
  */
 public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> footer, By by,
                             List<GroupStats> groups, Map<GroupKey, Map<Integer, Histogram>> runs,
+                            Map<LatencySource, Map<GroupKey, Map<Integer, Histogram>>> runsBySource,
                             WorkingSet workingSet, Map<Integer, TimeGrid> addressMaps, long events,
                             boolean recovered, Blocktime.Result blocktime, Map<Integer, String> threadNames) {
     /** Whether the file is a summary (histogram rows, no row per fault: no working set or address map). */
@@ -28,12 +32,36 @@ public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> f
         return "summary".equals(header.extra().get("detail"));
     }
 
+    /** Per group and run, the histograms of {@code source} (empty where no row allows it). */
+    public Map<GroupKey, Map<Integer, Histogram>> runs(LatencySource source) {
+        return runsBySource.getOrDefault(source, Map.of());
+    }
+
+    /**
+     * The latency definitions that every group with timed faults has, in {@link LatencySource}
+     * order (the most complete first); empty when there is no timed fault.
+     */
+    public List<LatencySource> sources() {
+        List<GroupKey> timed = runs.entrySet().stream().filter(e -> count(e.getValue()) > 0).map(Map.Entry::getKey).toList();
+        List<LatencySource> out = new java.util.ArrayList<>();
+        for (LatencySource s : LatencySource.values()) {
+            if (!timed.isEmpty() && timed.stream().allMatch(k -> count(runs(s).getOrDefault(k, Map.of())) > 0)) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    private static long count(Map<Integer, Histogram> byRun) {
+        return byRun.values().stream().mapToLong(Histogram::getTotalCount).sum();
+    }
+
     /** Rows of an address map: the region's length split into this many bands. */
     public static final int ADDRESS_ROWS = 64;
 
     /** The same analysis, shown as {@code shownAs} (e.g. where the file will be once moved into the report). */
     public TraceAnalysis shownAs(Path shownAs) {
-        return new TraceAnalysis(shownAs, header, footer, by, groups, runs, workingSet, addressMaps, events, recovered,
+        return new TraceAnalysis(shownAs, header, footer, by, groups, runs, runsBySource, workingSet, addressMaps, events, recovered,
                 blocktime, threadNames);
     }
 }

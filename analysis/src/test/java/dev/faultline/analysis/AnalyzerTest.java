@@ -91,6 +91,52 @@ class AnalyzerTest {
         assertEquals(50, a.workingSet().refaults());
     }
 
+    /** 2,000 COPY faults of 4 KiB: fault -> resolve {@code resolveNanos} + jitter, the wake {@code wakeNanos} after it (0: none recorded, as a capture). */
+    private static Path timed(Path f, String source, boolean withFault, long resolveNanos, long wakeNanos) throws IOException {
+        TraceEvent e = new TraceEvent();
+        try (TraceWriter w = TraceWriter.create(f, TraceHeader.now(source, "x", 0, SyntheticTrace.REGIONS), Compression.NONE)) {
+            for (int k = 0; k < 2000; k++) {
+                e.clear();
+                e.seq = k;
+                e.kind = EventKind.PAGEFAULT;
+                e.ioctl = ResolveIoctl.COPY;
+                e.offset = k * 4096L;
+                long t = 1_000_000L * k;
+                e.tFault = withFault ? t : TraceEvent.UNKNOWN;
+                e.tRead = t + resolveNanos / 3;
+                e.tResolveStart = e.tRead + 100;
+                e.tResolveEnd = t + resolveNanos + k % 100;
+                e.tWake = wakeNanos > 0 ? e.tResolveEnd + wakeNanos : TraceEvent.UNKNOWN;
+                w.append(e);
+            }
+        }
+        return f;
+    }
+
+    @Test
+    void aCaptureAndAReplayCompareOnTheLatencyBothHaveOrNotAtAll(@TempDir Path dir) throws IOException {
+        TraceAnalysis capture = Analyzer.analyze(timed(dir.resolve("c.arrow"), "bpftrace", true, 10_000, 0), By.NONE);
+        TraceAnalysis replay = Analyzer.analyze(timed(dir.resolve("r.arrow"), "replay", true, 10_000, 5_000), By.NONE);
+        TraceAnalysis kvm = Analyzer.analyze(timed(dir.resolve("k.arrow"), "bpftrace", false, 10_000, 0), By.NONE);
+        assertEquals(List.of(LatencySource.FAULT_TO_RESOLVE, LatencySource.SERVICE), capture.sources());
+        assertEquals(List.of(LatencySource.END_TO_END, LatencySource.FAULT_TO_RESOLVE, LatencySource.SERVICE), replay.sources());
+
+        LatencySource common = Comparison.commonSource(capture, replay, null);
+        assertEquals(LatencySource.FAULT_TO_RESOLVE, common, "the capture's own, which the replay has too");
+        List<Comparison.GroupComparison> same = Comparison.compare(capture, replay, common, 0.05, 1, Comparison.DEFAULT_GATE);
+        assertEquals(Comparison.Verdict.NO_CHANGE, same.getFirst().verdict(), same.toString());
+        assertEquals(1.0, same.getFirst().changes().getFirst().ratio(), 0.01, "fault -> resolve is 10 µs on both sides");
+        // on its own latency the replay would look 1.5x slower: the wake the capture cannot see
+        List<Comparison.GroupComparison> mixed = Comparison.compare(capture, replay, 0.05, 1);
+        assertEquals(1.5, mixed.getFirst().changes().getFirst().ratio(), 0.02);
+
+        assertEquals(LatencySource.SERVICE, Comparison.commonSource(kvm, replay, null), "no fault entry: the handler's side only");
+        IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Comparison.commonSource(capture, replay, LatencySource.END_TO_END));
+        assertEquals("not both sides have t_wake - t_fault: the base has fault -> resolve, service, the candidate end to end, "
+                + "fault -> resolve, service", refused.getMessage());
+    }
+
     @Test
     void splitByRunAndJaccard(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("r.arrow");

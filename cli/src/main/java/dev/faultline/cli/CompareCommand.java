@@ -6,6 +6,7 @@ import dev.faultline.analysis.CompareReport;
 import dev.faultline.analysis.Comparison;
 import dev.faultline.analysis.Comparison.GroupComparison;
 import dev.faultline.analysis.Comparison.PercentileChange;
+import dev.faultline.analysis.LatencySource;
 import dev.faultline.analysis.Report;
 import dev.faultline.analysis.TraceAnalysis;
 import picocli.CommandLine;
@@ -67,6 +68,12 @@ final class CompareCommand implements Callable<Integer> {
             + "from 50, 90, 99 (default: 50; on a busy machine back-to-back replays moved p90 by up to 13%% and p99 by up to 25%%).")
     List<Double> gate = List.of(50.0);
 
+    @Option(names = "--latency", paramLabel = "DEF", description = "Compare on this latency definition: end-to-end (t_wake - "
+            + "t_fault: recordings and replays), fault-to-resolve (t_resolve_end - t_fault: what a passive capture measures; a "
+            + "replay has it too) or service (t_resolve_end - t_read). Default: the first of these that both sides have for "
+            + "every group, so a capture compares with a replay on fault -> resolve.")
+    String latency;
+
     @Option(names = "--allow-missing", description = "Exit 0 when a group has faults on one side only, or none on both "
             + "(the summary still says so): for comparisons of files that are meant to differ in their groups.")
     boolean allowMissing;
@@ -88,12 +95,20 @@ final class CompareCommand implements Callable<Integer> {
         Report.checkReplaceable(output);
         TraceAnalysis a = side(base);
         TraceAnalysis b = side(candidate);
-        String latency = latency(a, b);
-        List<GroupComparison> groups = Comparison.compare(a, b, threshold / 100, seed, java.util.Set.copyOf(gate));
-        CompareReport.write(a, b, groups, threshold / 100, output,
+        LatencySource source;
+        try {
+            source = Comparison.commonSource(a, b, latency == null ? null : latencyOption(cl));
+        } catch (IllegalArgumentException e) {
+            throw new java.io.IOException(e.getMessage() + (latency == null ? "" : "; leave out --latency to use one both have"));
+        }
+        List<GroupComparison> groups = Comparison.compare(a, b, source, threshold / 100, seed, java.util.Set.copyOf(gate));
+        CompareReport.write(a, b, groups, source, threshold / 100, output,
                 "faultline " + String.join(" ", cl.getParseResult().originalArgs()));
         PrintWriter o = cl.getOut();
-        o.println("latency: " + latency);
+        o.println("latency: " + source.description() + (latency == null && !a.sources().isEmpty() && !b.sources().isEmpty()
+                && (a.sources().getFirst() != source || b.sources().getFirst() != source)
+                ? " (the definition both sides have: the base's own is " + a.sources().getFirst().shortName() + ", the candidate's "
+                  + b.sources().getFirst().shortName() + ")" : ""));
         o.printf(Locale.ROOT, "%-24s %-5s %10s %10s %7s %17s  %s%n", "group", "", "base", "candidate", "ratio", "95% interval", "verdict");
         for (GroupComparison g : groups) {
             if (g.onlyIn() != null) {
@@ -121,25 +136,14 @@ final class CompareCommand implements Callable<Integer> {
         return excused ? 0 : outcome.exitStatus();
     }
 
-    /**
-     * The one latency definition both sides' groups report, in words.
-     *
-     * @throws java.io.IOException (one line) when they report different ones: such numbers do not compare
-     */
-    private static String latency(TraceAnalysis a, TraceAnalysis b) throws java.io.IOException {
-        java.util.Set<dev.faultline.analysis.LatencySource> sa = new java.util.TreeSet<>();
-        java.util.Set<dev.faultline.analysis.LatencySource> sb = new java.util.TreeSet<>();
-        a.groups().stream().filter(g -> g.timedFaults() > 0).forEach(g -> sa.add(g.source()));
-        b.groups().stream().filter(g -> g.timedFaults() > 0).forEach(g -> sb.add(g.source()));
-        if (!sa.isEmpty() && !sb.isEmpty() && !sa.equals(sb)) {
-            throw new java.io.IOException("the base's latency is " + words(sa) + ", the candidate's " + words(sb)
-                    + ": they measure different things and do not compare (compare captures with captures, replays with replays)");
+    private LatencySource latencyOption(CommandLine cl) {
+        for (LatencySource s : LatencySource.values()) {
+            if (s.optionName().equalsIgnoreCase(latency)) {
+                return s;
+            }
         }
-        return words(sa.isEmpty() ? sb : sa);
-    }
-
-    private static String words(java.util.Set<dev.faultline.analysis.LatencySource> sources) {
-        return sources.stream().map(dev.faultline.analysis.LatencySource::description).collect(java.util.stream.Collectors.joining(" / "));
+        throw new CommandLine.ParameterException(cl, "--latency: unknown value '" + latency + "' (expected end-to-end, "
+                + "fault-to-resolve or service)");
     }
 
     private static TraceAnalysis side(List<Path> files) throws java.io.IOException {

@@ -6,6 +6,7 @@ import dev.faultline.analysis.CompareReport;
 import dev.faultline.analysis.Comparison;
 import dev.faultline.analysis.Format;
 import dev.faultline.analysis.GroupStats;
+import dev.faultline.analysis.LatencySource;
 import dev.faultline.analysis.Report;
 import dev.faultline.analysis.TraceAnalysis;
 import dev.faultline.collector.workload.RecordingSummary;
@@ -135,9 +136,10 @@ final class DemoCommand implements Callable<Integer> {
             step("comparing the shmem replay with the one 20 µs slower per fault");
             TraceAnalysis a = byFile.get(fast);
             TraceAnalysis b = byFile.get(slow);
-            List<Comparison.GroupComparison> c = Comparison.compare(a, b, 0.05, 1);
+            LatencySource source = Comparison.commonSource(a, b, null);
+            List<Comparison.GroupComparison> c = Comparison.compare(a, b, source, 0.05, 1, Comparison.DEFAULT_GATE);
             compareDir = work.resolve("compare");
-            CompareReport.write(a, b, c, 0.05, compareDir, "faultline compare " + fast.getFileName() + " " + slow.getFileName());
+            CompareReport.write(a, b, c, source, 0.05, compareDir, "faultline compare " + fast.getFileName() + " " + slow.getFileName());
             Comparison.PercentileChange p50 = c.getFirst().changes().getFirst();
             verdict = String.format(Locale.ROOT, "compare: 20 µs more service per fault is a %s: p50 x%.2f [%.2f, %.2f]",
                     c.getFirst().verdict().label(), p50.ratio(), p50.low(), p50.high());

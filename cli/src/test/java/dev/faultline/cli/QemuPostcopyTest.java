@@ -222,8 +222,9 @@ class QemuPostcopyTest {
                 }
             }
         }
+        Path results = dir.resolve("replay-" + ram.name().toLowerCase(java.util.Locale.ROOT) + ".arrow");
         CliRun replay = CliRun.of("replay", trace.toString(), "--delay", "recorded", "--wait", "poll", "--warmup", "0",
-                "--no-results", "--json");
+                "-o", results.toString(), "--json");
         assertEquals(0, replay.exit(), replay.err());
         JsonNode j = new ObjectMapper().readTree(replay.out());
         assertEquals(faults, j.path("planned_faults").asLong(), "one planned fault per faulted page: " + replay.out());
@@ -235,6 +236,12 @@ class QemuPostcopyTest {
                 + faults + " pages the migration did: pushes ran ahead of their touches (" + replay.out() + ")");
         assertEquals(pushes, j.path("runs").get(0).path("pushes").asLong(), "every push re-issued");
         assertEquals("recorded", j.path("delay").asText());
+        // the capture against its replay: on the latency both have, not the replay's own end to end
+        CliRun compare = CliRun.of("compare", trace.toString(), results.toString(), "-o", dir.resolve("cmp-" + ram.name()).toString(),
+                "--allow-missing");
+        assertTrue(compare.exit() == 0 || compare.exit() == 3, compare.out() + compare.err());
+        assertTrue(compare.out().startsWith("latency: fault -> resolve: t_resolve_end - t_fault (the definition both sides have"),
+                compare.out());
         if (ram == PostcopyMigration.Ram.ANON && HugePages.free(2 << 20) >= 48) {
             CliRun huge = CliRun.of("replay", trace.toString(), "--delay", "recorded", "--backend", "hugetlb2m", "--resolve", "copy",
                     "--warmup", "0", "--no-results", "--json");
