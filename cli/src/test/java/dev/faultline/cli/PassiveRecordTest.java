@@ -186,7 +186,7 @@ class PassiveRecordTest {
                 }
                 TraceEvent t = truth.get(p.address);
                 assertNotNull(t, "a captured fault the recording does not have: " + p);
-                assertEquals(t.kind, p.kind);
+                assertEquals(t.kind, p.kind, "captured " + p + " / recorded " + t + "; the capture said: " + run.err());
                 assertEquals(t.offset, p.offset);
                 assertEquals(t.flags, p.flags);
                 assertEquals(t.tid, p.tid, "the faulting thread (UFFD_FEATURE_THREAD_ID)");
