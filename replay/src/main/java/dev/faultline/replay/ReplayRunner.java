@@ -416,7 +416,8 @@ public final class ReplayRunner {
 
     /**
      * Re-issues the plan's pushes in recorded order, each once the faulting thread it follows has
-     * begun the touch it follows (and, when paced, at its time), recording each as a RESOLVE row.
+     * begun the touch it follows (and, when paced, at its time) and, for a push that overtook a
+     * fault, once that fault has been read, recording each as a RESOLVE row.
      */
     private final class Pusher implements Runnable {
         final Thread thread;
@@ -464,6 +465,13 @@ public final class ReplayRunner {
                         long due = anchor + p.afterNanos();
                         while (!finish && !stop && System.nanoTime() < due) {
                             LockSupport.parkNanos(Math.min(1_000_000, due - System.nanoTime()));
+                        }
+                    }
+                    if (p.takenOffset() >= 0) { // it overtook a fault: not before that fault is taken here too
+                        TracePolicy policy = policies.get(p.region());
+                        TouchClock clock = handled.get(p.region()).clock();
+                        while (!finish && !stop && !policy.faultRead(p.takenOffset()) && clock.wake(p.takenOffset()) == 0) {
+                            LockSupport.parkNanos(10_000);
                         }
                     }
                     if (stop) {

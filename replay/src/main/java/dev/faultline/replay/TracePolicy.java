@@ -13,6 +13,7 @@ import dev.faultline.replay.plan.RegionPlan;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -36,6 +37,8 @@ public final class TracePolicy extends ResolvePolicy {
     private final ResolvePolicy[] byOp = new ResolvePolicy[ResolveIoctl.values().length];
     private final ResolvePolicy primary;
     private final long delayNanos;
+    /** Per planned fault, 1 once the handler has read it: what a push that overtook it waits for. */
+    private final AtomicIntegerArray read;
 
     /**
      * @param source     content for COPY, CONTINUE, WP and MOVE; must serve {@link RegionPlan#maxRangeLength()} bytes
@@ -49,6 +52,7 @@ public final class TracePolicy extends ResolvePolicy {
             byOp[op.ordinal()] = ResolvePolicy.of(op, source);
         }
         this.primary = byOp[ioctl().ordinal()];
+        this.read = new AtomicIntegerArray(plan.faults());
     }
 
     private static ResolveIoctl primaryOf(RegionPlan plan) {
@@ -103,14 +107,20 @@ public final class TracePolicy extends ResolvePolicy {
 
     @Override
     public void serve(long offset, long pageSize) {
-        long wait = delayNanos;
-        if (plan.hasDelays()) {
-            int i = plan.find(offset / pageSize);
-            wait = i < 0 ? 0 : plan.delay(i);
+        int i = plan.find(offset / pageSize);
+        if (i >= 0) {
+            read.lazySet(i, 1);
         }
+        long wait = plan.hasDelays() ? (i < 0 ? 0 : plan.delay(i)) : delayNanos;
         if (wait > 0) {
             delay(wait);
         }
+    }
+
+    /** Whether the handler has read the fault on the planned page at region offset {@code offset}. */
+    public boolean faultRead(long offset) {
+        int i = plan.find(offset / plan.pageSize());
+        return i >= 0 && read.get(i) != 0;
     }
 
     @Override

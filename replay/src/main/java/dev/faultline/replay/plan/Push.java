@@ -10,10 +10,16 @@ import dev.faultline.core.uffd.ResolveIoctl;
  * and {@code afterNanos} more have passed: the push keeps its recorded distance from that fault, as
  * a migration's background stream trails the faults it follows.
  *
+ * <p>A push that placed a page whose fault had begun but not yet been read (the stream overtook
+ * the fault) also waits until that fault has been taken in the replay: its thread may have begun
+ * the touch and not yet reached the page, and a push landing first would leave it no fault.
+ *
  * @param mode        the recorded DONTWAKE bit of the op's mode, else 0
  * @param afterThread the faulting thread to wait for, -1 for none
  * @param afterNanos  how long after that fault began the push was recorded (scaled by the pace)
+ * @param takenOffset the region offset of the page of a fault that began before the push and that it covers, whose
+ *                    fault must have been read (or its touch be over) before the push goes; -1 for none
  */
 public record Push(int region, ResolveIoctl op, long offset, long length, int mode, long dueNanos, int afterThread,
-                   int afterTouches, long afterNanos) {
+                   int afterTouches, long afterNanos, long takenOffset) {
 }

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,6 +68,8 @@ public final class ReplayPlanner {
 
     /** Growable columns of the rows replay uses, then the plan. */
     private static final class Builder {
+        /** Pages of a push looked through for a fault it overtook; a longer push is a bulk prefetch, not a race. */
+        private static final long MAX_OVERTAKEN_SCAN = 512;
         private final Path trace;
         private final TraceHeader header;
         private final ReplayOptions options;
@@ -332,6 +335,10 @@ public final class ReplayPlanner {
             List<PendingPush> pending = new ArrayList<>();
             // planned faults in the order they began, for placing the pushes among them
             long[] faultTime = new long[n];
+            List<Map<Long, Integer>> faultAt = new ArrayList<>(); // per region: a planned fault's page offset -> its index
+            for (int r = 0; r < regions; r++) {
+                faultAt.add(new HashMap<>());
+            }
             int[] faultThread = new int[n];
             int[] faultTouch = new int[n];
             int planned = 0;
@@ -354,7 +361,7 @@ public final class ReplayPlanner {
                     long start = resOffset[i] / p * p;
                     long end = Math.min(lengths[r], ceil(resOffset[i] + resLength[i], p));
                     pending.add(new PendingPush(new Push(r, op, start, end - start, options.resolve() != null ? 0 : mode[i],
-                            Math.max(0, due), -1, 0, 0), time[i]));
+                            Math.max(0, due), -1, 0, 0, -1), time[i]));
                     if (op != ResolveIoctl.WAKE) {
                         pushOps.get(r).add(op);
                     }
@@ -388,12 +395,13 @@ public final class ReplayPlanner {
                 long d = due < 0 ? lastDue[t] : due;
                 lastDue[t] = d;
                 faultTime[planned] = time[i];
+                faultAt.get(r).put(page * p, planned);
                 faultThread[planned] = t;
                 faultTouch[planned] = scripts.get(t).size();
                 planned++;
                 scripts.get(t).add(r, (int) page, kind, d);
             }
-            List<Push> pushes = place(pending, faultTime, faultThread, faultTouch, planned, pace);
+            List<Push> pushes = place(pending, faultTime, faultThread, faultTouch, planned, pace, faultAt, targets);
 
             List<RegionPlan> plans = new ArrayList<>();
             for (int r = 0; r < regions; r++) {
@@ -447,7 +455,7 @@ public final class ReplayPlanner {
          * did (by the recorded clocks): its thread must have begun that touch.
          */
         private static List<Push> place(List<PendingPush> pending, long[] faultTime, int[] faultThread, int[] faultTouch,
-                                        int planned, Pace pace) {
+                                        int planned, Pace pace, List<Map<Long, Integer>> faultAt, Backend[] targets) {
             Integer[] byTime = new Integer[planned];
             for (int j = 0; j < planned; j++) {
                 byTime[j] = j;
@@ -468,9 +476,31 @@ public final class ReplayPlanner {
                 int f = byTime[before - 1];
                 long after = pp.time() - faultTime[f];
                 out.add(new Push(p.region(), p.op(), p.offset(), p.length(), p.mode(), p.dueNanos(), faultThread[f], faultTouch[f] + 1,
-                        pace.paced() ? pace.scale(after) : after));
+                        pace.paced() ? pace.scale(after) : after, overtaken(p, pp.time(), faultTime, faultAt, targets)));
             }
             return out;
+        }
+
+        /**
+         * The offset of the page, among those {@code p} covers, of the fault that began last before
+         * the push was recorded at {@code time} (the fault the push overtook), or -1 if none did.
+         */
+        private static long overtaken(Push p, long time, long[] faultTime, List<Map<Long, Integer>> faultAt, Backend[] targets) {
+            Map<Long, Integer> at = faultAt.get(p.region());
+            long pageSize = targets[p.region()].pageSize();
+            if (time == TraceEvent.UNKNOWN || at.isEmpty() || p.length() / pageSize > MAX_OVERTAKEN_SCAN) {
+                return -1;
+            }
+            long found = -1;
+            long latest = Long.MIN_VALUE;
+            for (long off = p.offset(); off < p.offset() + p.length(); off += pageSize) {
+                Integer f = at.get(off);
+                if (f != null && faultTime[f] <= time && faultTime[f] > latest) {
+                    latest = faultTime[f];
+                    found = off;
+                }
+            }
+            return found;
         }
 
         /** The number of values in sorted {@code a} below {@code key}. */
