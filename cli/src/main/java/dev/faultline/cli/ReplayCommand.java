@@ -4,11 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.faultline.analysis.GroupStats;
 import dev.faultline.collector.handler.WaitStrategy;
 import dev.faultline.collector.record.RecordRing;
-import dev.faultline.core.region.Backend;
 import dev.faultline.core.trace.Compression;
 import dev.faultline.core.region.CpuIdle;
 import dev.faultline.core.region.CpuIdleHold;
 import dev.faultline.replay.Delay;
+import dev.faultline.replay.InterleavedReplay;
 import dev.faultline.replay.Pace;
 import dev.faultline.replay.ReplayOptions;
 import dev.faultline.replay.ReplayRunner;
@@ -53,11 +53,18 @@ import java.util.concurrent.Callable;
             "  faultline replay t.arrow --resolve continue --verify",
             "  faultline replay t.arrow --pace recorded --delay 50us --handler-threads 2",
             "  faultline replay t.arrow --prefetch working-set",
+            "  faultline replay t.arrow --backend shmem,anon,hugetlb2m --runs 5 -o r.arrow",
             "  faultline replay t.arrow --kernel vmlinuz-6.1.0-47-amd64 --kernel vmlinuz-6.1.0-50-amd64 --runs 5 -o r.arrow",
             "",
             "With --kernel (repeatable) the replay runs under each kernel named, in QEMU guests of one size over this "
                 + "machine's root filesystem, one measured run at a time and interleaved (A, B, A, B …), and writes one "
-                + "results file per kernel (r.RELEASE.arrow) for 'faultline compare'."},
+                + "results file per kernel (r.RELEASE.arrow) for 'faultline compare'.",
+            "",
+            "A comma list on --backend, --resolve, --delay, --handler-threads or --wait makes variants (every combination of "
+                + "the lists) replayed as an A/B benchmark: one measured run of each at a time, interleaved (A, B, C, then B, C, "
+                + "A …), each with its warm-ups and the memory it needs written and freed first, so that drift on a shared "
+                + "machine falls on all alike. Each variant gets its own results file (r.shmem.arrow, r.anon.arrow …) for "
+                + "'faultline compare' and 'faultline analyze'."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:every run was replayed (and verified, with --verify)",
             "1:the replay failed (an unreadable trace, a combination this kernel cannot do, a failed verification); with "
@@ -77,11 +84,13 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--no-results", description = "Keep no results file; print the summary only.")
     boolean noResults;
 
-    @Option(names = "--backend", paramLabel = "NAME", converter = BackendConverter.class,
-            description = "Rebuild every region on anon, shmem, hugetlb2m or hugetlb1g instead of its recorded backend.")
-    Backend backend;
+    @Option(names = "--backend", paramLabel = "NAME[,NAME…]",
+            description = "Rebuild every region on anon, shmem, hugetlb2m or hugetlb1g instead of its recorded backend. "
+                    + "A list (shmem,anon) replays each as a variant, interleaved.")
+    String backend;
 
-    @Option(names = "--resolve", paramLabel = "OP", description = "Resolve every fault with copy, zeropage, continue, wp, move or poison instead of the recorded ioctl.")
+    @Option(names = "--resolve", paramLabel = "OP[,OP…]", description = "Resolve every fault with copy, zeropage, continue, wp, "
+            + "move or poison instead of the recorded ioctl. A list (copy,continue) replays each as a variant, interleaved.")
     String resolve;
 
     @Option(names = "--threads", paramLabel = "N", description = "Faulting threads (default: one per recorded thread; fewer fold them, more deal the faults round-robin).")
@@ -90,16 +99,18 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--pace", paramLabel = "HOW", description = "full (as fast as the kernel allows), recorded (the recorded gaps) or a speed factor such as 2x (default: ${DEFAULT-VALUE}).")
     String pace = "full";
 
-    @Option(names = "--handler-threads", paramLabel = "N", description = "Handler threads reading the uffd (default: ${DEFAULT-VALUE}).")
-    int handlerThreads = 1;
+    @Option(names = "--handler-threads", paramLabel = "N[,N…]", description = "Handler threads reading the uffd (default: "
+            + "${DEFAULT-VALUE}). A list (1,2) replays each as a variant, interleaved.")
+    String handlerThreads = "1";
 
-    @Option(names = "--wait", paramLabel = "HOW", description = "How handler threads wait: spin or poll (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--wait", paramLabel = "HOW[,HOW…]", description = "How handler threads wait: spin or poll (default: "
+            + "${DEFAULT-VALUE}). A list (spin,poll) replays each as a variant, interleaved.")
     String waitStrategy = "spin";
 
-    @Option(names = "--delay", paramLabel = "HOW", description = "Service time before each fault's ioctl: a duration (e.g. 50us: "
-            + "a slower backing store), or from the trace: recorded (each fault waits what the captured handler took for it, "
+    @Option(names = "--delay", paramLabel = "HOW[,HOW…]", description = "Service time before each fault's ioctl: a duration (e.g. "
+            + "50us: a slower backing store), or from the trace: recorded (each fault waits what the captured handler took for it, "
             + "read to ioctl start: a QEMU capture then pays its network round trips), p50 or p99 (that percentile for every "
-            + "fault), dist (a seeded draw from them) (default: 0).")
+            + "fault), dist (a seeded draw from them) (default: 0). A list (0,20us) replays each as a variant, interleaved.")
     String delay = "0";
 
     @Option(names = "--cpu-idle", paramLabel = "HOW", description = "poll: while replaying, hold idle CPUs in their polling "
@@ -149,12 +160,21 @@ final class ReplayCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(cl, "--prefetch: unknown value '" + prefetch
                     + "' (expected working-set or none)");
         };
-        Delay.Kind fromTrace = Delay.kindOf(delay);
-        Delay d = fromTrace != null ? new Delay(fromTrace, 0) : Delay.fixed(Options.durationNanos(cl, delay, "--delay"));
-        ReplayOptions options = new ReplayOptions(backend, threads, p, resolve == null ? null : Options.resolveOp(cl, resolve),
-                handlerThreads, Options.parse(cl, WaitStrategy.class, waitStrategy, "--wait"), d, prefetchAll, runs, warmup, verify,
-                Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty,
+        ReplayOptions base = new ReplayOptions(null, threads, p, null, 1, WaitStrategy.SPIN, Delay.NONE, prefetchAll, runs, warmup,
+                verify, Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty,
                 Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle"));
+        List<InterleavedReplay.Variant> variants = VariantReplay.variants(cl, base, backend, resolve, delay, handlerThreads,
+                waitStrategy);
+        if (variants.size() > 1) {
+            if (guests.any()) {
+                throw new CommandLine.ParameterException(cl, "--kernel replays one variant: give --backend, --resolve, --delay, "
+                        + "--handler-threads and --wait one value each with it");
+            }
+            return VariantReplay.run(trace, variants, runs, noResults ? null : output != null ? output
+                    : Path.of(stem(trace) + ".replay.arrow"), json, "faultline " + String.join(" ", cl.getParseResult().originalArgs()),
+                    cl.getOut(), cl.getErr());
+        }
+        ReplayOptions options = variants.getFirst().options();
         ReplayPlan plan = ReplayPlanner.plan(trace, options);
         if (guests.any()) {
             if (runs < 1) {
@@ -197,7 +217,7 @@ final class ReplayCommand implements Callable<Integer> {
     private List<String> perRunArgs() {
         List<String> a = new ArrayList<>();
         if (backend != null) {
-            a.addAll(List.of("--backend", backend.label()));
+            a.addAll(List.of("--backend", backend));
         }
         if (resolve != null) {
             a.addAll(List.of("--resolve", resolve));
@@ -205,7 +225,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (threads > 0) {
             a.addAll(List.of("--threads", Integer.toString(threads)));
         }
-        a.addAll(List.of("--pace", pace, "--handler-threads", Integer.toString(handlerThreads), "--wait", waitStrategy,
+        a.addAll(List.of("--pace", pace, "--handler-threads", handlerThreads, "--wait", waitStrategy,
                 "--delay", delay, "--prefetch", prefetch, "--warmup", Integer.toString(warmup), "--compression", compression,
                 "--ring", Integer.toString(ring), "--cpu-idle", cpuIdle));
         if (allowEmpty) {

@@ -133,4 +133,64 @@ class ReplayCommandTest {
         assertFalse(Files.exists(r), "no results file");
         assertFalse(Files.exists(dir.resolve("r.arrow.partial")), "no half-written results file");
     }
+
+    /** The earliest t_fault of each measured run in a results file. */
+    private static long[] runStarts(Path results, int runs) throws Exception {
+        long[] first = new long[runs];
+        java.util.Arrays.fill(first, Long.MAX_VALUE);
+        dev.faultline.core.trace.TraceEvent e = new dev.faultline.core.trace.TraceEvent();
+        try (dev.faultline.core.trace.TraceReader r = dev.faultline.core.trace.TraceReader.open(results)) {
+            assertEquals(Integer.toString(runs), r.header().extra().get("runs"));
+            while (r.nextBatch()) {
+                for (int i = 0; i < r.batchRows(); i++) {
+                    r.read(i, e);
+                    if (e.tFault > 0) {
+                        first[e.run] = Math.min(first[e.run], e.tFault);
+                    }
+                }
+            }
+        }
+        return first;
+    }
+
+    @Test
+    void aListOfBackendsReplaysEachInterleavedIntoAFileOfItsOwn(@TempDir Path dir) throws Exception {
+        Path t = recordTrace(dir, "3000");
+        Path r = dir.resolve("r.arrow");
+        CliRun replay = CliRun.of("replay", t.toString(), "--backend", "shmem,anon", "--runs", "2", "--warmup", "0", "-o",
+                r.toString(), "--json");
+        assertEquals(0, replay.exit(), replay.err());
+        assertTrue(replay.err().startsWith("faultline replay: 2 variants (shmem, anon), 2 interleaved runs each"), replay.err());
+        JsonNode j = new ObjectMapper().readTree(replay.out());
+        assertEquals(2, j.get("variants").size(), replay.out());
+        Path shmem = dir.resolve("r.shmem.arrow");
+        Path anon = dir.resolve("r.anon.arrow");
+        assertEquals(shmem.toString(), j.get("variants").get(0).get("results").asText());
+        assertEquals(anon.toString(), j.get("variants").get(1).get("results").asText());
+        for (JsonNode v : j.get("variants")) {
+            assertEquals(2, v.get("runs").size());
+            for (JsonNode run : v.get("runs")) {
+                assertEquals(3000, run.get("faults").asLong(), v.toString());
+            }
+        }
+        assertFalse(Files.exists(r), "no file under the plain name: one per variant");
+        // interleaved, the second round starting with the other variant: shmem 1, anon 1, anon 2, shmem 2
+        long[] s = runStarts(shmem, 2);
+        long[] a = runStarts(anon, 2);
+        assertTrue(s[0] < a[0] && a[0] < a[1] && a[1] < s[1], "shmem " + java.util.Arrays.toString(s) + " anon "
+                + java.util.Arrays.toString(a));
+
+        CliRun inspect = CliRun.of("inspect", anon.toString());
+        assertEquals(0, inspect.exit(), inspect.err());
+        assertTrue(inspect.out().contains("variant"), inspect.out());
+        assertTrue(inspect.out().contains("COPY"), inspect.out());
+
+        CliRun compare = CliRun.of("compare", shmem.toString(), anon.toString(), "-o", dir.resolve("cmp").toString());
+        assertTrue(compare.exit() == 0 || compare.exit() == 3, compare.out() + compare.err());
+        assertTrue(compare.out().contains("COPY 4K shmem vs COPY 4K anon"), compare.out());
+
+        CliRun bad = CliRun.of("replay", t.toString(), "--backend", "shmem,shmem");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().startsWith("--backend: 'shmem' is listed twice"), bad.err());
+    }
 }

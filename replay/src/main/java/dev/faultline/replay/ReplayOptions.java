@@ -77,6 +77,11 @@ public record ReplayOptions(Backend backend, int threads, Pace pace, ResolveIoct
         return new Builder(defaults());
     }
 
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
     /** Changes some options of a {@link ReplayOptions}; {@link #build} makes the record. */
     public static final class Builder {
         private Backend backend;

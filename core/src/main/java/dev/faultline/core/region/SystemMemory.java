@@ -22,4 +22,21 @@ public final class SystemMemory {
         }
         return Long.MAX_VALUE;
     }
+
+    /**
+     * Writes {@code bytes} of anonymous memory once and frees it (at most half of what is
+     * available), so that what is mapped next gets pages the system has just handed out. In a
+     * lazily backed guest a side that maps more than the other otherwise runs short of pages the
+     * host already backs and pays host faults the other does not (README, "Benchmark: replay against the C floor"); an A/B
+     * benchmark warms before every side's turn alike.
+     */
+    public static void warm(long bytes) {
+        long n = Math.min(bytes, available() / 2) & -4096L;
+        if (n <= 0) {
+            return;
+        }
+        try (Region r = Region.map(Backend.ANON, n)) {
+            r.fill(0, 1, n);
+        }
+    }
 }
