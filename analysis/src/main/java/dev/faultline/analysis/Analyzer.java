@@ -63,7 +63,7 @@ public final class Analyzer {
             Blocktime.Result blocked = whole.blocktime.isEmpty() ? null
                     : whole.blocktime.result(ThreadNames.vcpus(r.header()), names);
             return new TraceAnalysis(file, r.header(), r.footer(), by, List.copyOf(list), whole.runs(list), whole.bySource(),
-                    whole.ws, whole.maps,
+                    whole.spans(), whole.ws, whole.maps,
                     whole.events, r.recovered(), blocked, names);
         }
     }
@@ -122,6 +122,8 @@ public final class Analyzer {
         final Map<GroupKey, Map<Integer, Histogram>> runsEndToEnd = new TreeMap<>();
         final Map<GroupKey, Map<Integer, Histogram>> runsFaultToResolve = new TreeMap<>();
         final Map<GroupKey, Map<Integer, Histogram>> runsService = new TreeMap<>();
+        // per group (without its part) and run: {faults, bytes, first start, last end}
+        final Map<GroupKey, Map<Integer, long[]>> spans = new TreeMap<>();
         final Blocktime blocktime;
         final WorkingSet ws = new WorkingSet();
         final Map<Integer, TimeGrid> maps = new TreeMap<>();
@@ -143,6 +145,7 @@ public final class Analyzer {
         Histogram hEndToEnd;
         Histogram hFaultToResolve;
         Histogram hService;
+        long[] span;
 
         Share(TraceReader r, By by) {
             this.by = by;
@@ -222,6 +225,7 @@ public final class Analyzer {
                 hEndToEnd = null;
                 hFaultToResolve = null;
                 hService = null;
+                span = spans.computeIfAbsent(runKey, x -> new TreeMap<>()).computeIfAbsent(run, x -> newSpan());
             }
             lastIoctl = e.ioctl;
             lastBackend = backend;
@@ -229,6 +233,7 @@ public final class Analyzer {
             lastPart = part;
             lastRun = run;
             g.add(e.tFault, e.tRead, e.tResolveEnd, e.tWake);
+            addToSpan(span, 1, pageSize, t, e.tWake != TraceEvent.UNKNOWN ? e.tWake : e.tResolveEnd);
             if (e.tFault != TraceEvent.UNKNOWN && e.tWake != TraceEvent.UNKNOWN) {
                 if (hEndToEnd == null) {
                     hEndToEnd = runHistogram(runsEndToEnd, runKey, run);
@@ -264,6 +269,29 @@ public final class Analyzer {
             }
         }
 
+        private static long[] newSpan() {
+            return new long[] {0, 0, Long.MAX_VALUE, Long.MIN_VALUE};
+        }
+
+        private static void addToSpan(long[] span, long faults, long pageSize, long from, long to) {
+            span[0] += faults;
+            span[1] += faults * pageSize;
+            if (from != TraceEvent.UNKNOWN) {
+                span[2] = Math.min(span[2], from);
+            }
+            if (to != TraceEvent.UNKNOWN) {
+                span[3] = Math.max(span[3], to);
+            }
+        }
+
+        /** Per group key (without part) and run, the faults' span. */
+        Map<GroupKey, Map<Integer, RunSpan>> spans() {
+            Map<GroupKey, Map<Integer, RunSpan>> out = new TreeMap<>();
+            spans.forEach((k, byRun) -> byRun.forEach((run, s) -> out.computeIfAbsent(k, x -> new TreeMap<>())
+                    .put(run, new RunSpan(s[0], s[1], s[2] == Long.MAX_VALUE ? Long.MIN_VALUE : s[2], s[3]))));
+            return out;
+        }
+
         private static Histogram runHistogram(Map<GroupKey, Map<Integer, Histogram>> runs, GroupKey key, int run) {
             return runs.computeIfAbsent(key, x -> new TreeMap<>()).computeIfAbsent(run, x -> new Histogram(3));
         }
@@ -284,6 +312,8 @@ public final class Analyzer {
                     if (service != null) {
                         runHistogram(runsService, rk, 0).add(service);
                     }
+                    addToSpan(spans.computeIfAbsent(rk, x -> new TreeMap<>()).computeIfAbsent(0, x -> newSpan()), e.count,
+                            r.pageSize(i), e.tRead, e.tResolveEnd);
                     lastIoctl = null; // the row cache no longer holds
                 }
                 case THREAD_BLOCKED -> blocktime.addSummary(e.tid, e.count, e.totalNanos, e.totalFaultNanos, e.countTimed);
@@ -339,6 +369,16 @@ public final class Analyzer {
             mergeRuns(runsEndToEnd, o.runsEndToEnd);
             mergeRuns(runsFaultToResolve, o.runsFaultToResolve);
             mergeRuns(runsService, o.runsService);
+            o.spans.forEach((k, byRun) -> {
+                Map<Integer, long[]> mine = spans.computeIfAbsent(k, x -> new TreeMap<>());
+                byRun.forEach((run, s) -> mine.merge(run, s, (a, b) -> {
+                    a[0] += b[0];
+                    a[1] += b[1];
+                    a[2] = Math.min(a[2], b[2]);
+                    a[3] = Math.max(a[3], b[3]);
+                    return a;
+                }));
+            });
             o.groups.forEach((k, s) -> groups.merge(k, s, (mine, theirs) -> {
                 mine.merge(theirs);
                 return mine;

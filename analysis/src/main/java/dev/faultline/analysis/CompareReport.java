@@ -28,6 +28,7 @@ public final class CompareReport {
     private CompareReport() {
     }
 
+
     /** Writes the report of {@code groups}, compared on {@code source}'s latency. */
     public static void write(TraceAnalysis base, TraceAnalysis candidate, List<GroupComparison> groups, LatencySource source,
                              double threshold, Path dir, String command) throws IOException {
@@ -53,7 +54,7 @@ public final class CompareReport {
                         case INCOMPLETE -> "INCOMPLETE: no group regressed, but " + Report.esc(shortfall);
                         case NOTHING_COMPARED -> "NOTHING COMPARED: " + Report.esc(shortfall);
                     }).append("</p>\n");
-            sb.append("<table><tr><th>group</th><th>faults base / candidate</th><th>percentile</th><th>base</th><th>candidate</th>"
+            sb.append("<table><tr><th>group</th><th>faults base / candidate</th><th>figure</th><th>base</th><th>candidate</th>"
                     + "<th>ratio</th><th>95% interval</th><th>verdict</th><th>resampled</th></tr>\n");
             for (GroupComparison g : groups) {
                 if (g.onlyIn() != null) {
@@ -70,6 +71,21 @@ public final class CompareReport {
                             c.ratio(), c.low(), c.high(), c.verdict().name().toLowerCase(Locale.ROOT), c.verdict().label(),
                             Report.esc(g.runs())));
                 }
+                Comparison.PopulateChange pc = g.populate();
+                if (pc != null) {
+                    sb.append("<tr><td>").append(Report.esc(g.key().label())).append(String.format(Locale.ROOT,
+                            "</td><td class=n>%,d / %,d</td><td>time to populate<br><small>%s / %s MiB; %s / %s per MiB</small></td>"
+                                    + "<td class=n>%s</td><td class=n>%s</td><td class=n>%.3f</td><td class=n>%s</td>"
+                                    + "<td class=\"verdict-%s\">%s</td><td>%s</td></tr>\n",
+                            g.baseFaults(), g.candidateFaults(), Format.mib(pc.baseMib()), Format.mib(pc.candidateMib()),
+                            Format.nanos(pc.baseNanosPerMib()), Format.nanos(pc.candidateNanosPerMib()), Format.nanos(pc.baseNanos()),
+                            Format.nanos(pc.candidateNanos()), pc.ratio(),
+                            pc.resampled() ? String.format(Locale.ROOT, "[%.3f, %.3f]", pc.low(), pc.high()) : "one run a side",
+                            pc.verdict().name().toLowerCase(Locale.ROOT), pc.verdict().label(), pc.resampled() ? "runs" : "-"));
+                }
+                sb.append("<tr><td>").append(Report.esc(g.key().label())).append("</td><td colspan=8>verdict <b class=\"verdict-")
+                        .append(g.verdict().name().toLowerCase(Locale.ROOT)).append("\">").append(g.verdict().label())
+                        .append("</b> on ").append(Report.esc(g.gatedOn())).append("</td></tr>\n");
             }
             sb.append("</table>\n<h3>Charts</h3>\n");
             List<String> names = new ArrayList<>();
@@ -102,6 +118,7 @@ public final class CompareReport {
             List<Map<String, Object>> list = new ArrayList<>();
             for (GroupComparison g : groups) {
                 Map<String, Object> j = new LinkedHashMap<>();
+                j.put("group", g.key().label());
                 j.put("ioctl", g.key().ioctl());
                 j.put("page_size", g.key().pageSize());
                 j.put("backend", g.key().backend());
@@ -117,6 +134,17 @@ public final class CompareReport {
                     j.put(p + "_ci", List.of(c.low(), c.high()));
                     j.put(p + "_verdict", c.verdict().label());
                 }
+                Comparison.PopulateChange pc = g.populate();
+                if (pc != null) {
+                    j.put("base_mib", pc.baseMib());
+                    j.put("candidate_mib", pc.candidateMib());
+                    j.put("populate_base_ns", pc.baseNanos());
+                    j.put("populate_candidate_ns", pc.candidateNanos());
+                    j.put("populate_ratio", pc.ratio());
+                    j.put("populate_ci", pc.resampled() ? List.of(pc.low(), pc.high()) : null);
+                    j.put("populate_verdict", pc.verdict().label());
+                }
+                j.put("gated_on", g.gatedOn());
                 list.add(j);
             }
             json.put("groups", list);

@@ -13,7 +13,10 @@ import java.util.TreeSet;
  * Base against candidate, per group (ioctl × page size × backend): the ratio candidate / base of
  * p50, p90 and p99 with a 95% bootstrap interval, and a verdict against a relative threshold.
  * When each side has one group and they differ (the same trace replayed on another backend, page
- * size or ioctl), those two are compared with each other.
+ * size or ioctl), those two are compared with each other; {@link Settings#match()} pairs groups on
+ * chosen dimensions only. Beside the per-fault percentiles each group has its whole-run figures
+ * ({@link PopulateChange}: MiB populated, time to populate): a pair that differs in page size is
+ * gated on those by default, since a 2M fault is slower than a 4K one by design.
  *
  * <p>With at least two runs on each side (replay {@code --runs K}) the bootstrap resamples runs —
  * each run's percentile, then the median over the resampled runs — so run-to-run noise is in the
@@ -48,39 +51,105 @@ public final class Comparison {
     }
 
     /**
+     * One group's whole-run figures: the median over runs of the MiB its faults populated and of the
+     * time from its first fault to its last resolution (the time to populate its working set), the
+     * ratio of those times with a 95% interval (runs resampled) and a verdict. Page sizes compare
+     * honestly here: a 2M fault is slower than a 4K one but populates 512 times the memory.
+     *
+     * <p>With one run on a side there is nothing to resample: {@code low} and {@code high} are NaN
+     * and the verdict rests on the ratio alone.
+     */
+    public record PopulateChange(double baseMib, double candidateMib, double baseNanos, double candidateNanos, double ratio,
+                                 double low, double high, Verdict verdict) {
+        /** The base's time per MiB populated, ns. */
+        public double baseNanosPerMib() {
+            return baseMib > 0 ? baseNanos / baseMib : 0;
+        }
+
+        /** The candidate's time per MiB populated, ns. */
+        public double candidateNanosPerMib() {
+            return candidateMib > 0 ? candidateNanos / candidateMib : 0;
+        }
+
+        /** Whether the interval is known (both sides had several runs). */
+        public boolean resampled() {
+            return !Double.isNaN(low);
+        }
+    }
+
+    /**
      * One group's comparison; {@code changes} is empty and {@code verdict} NO_CHANGE when the group
      * is on one side only ({@code onlyIn} then names the side).
      *
-     * @param runs "runs" when runs were resampled, "faults" when faults were
+     * @param runs     "runs" when runs were resampled, "faults" when faults were
+     * @param populate the whole-run figures, or null where the files have no fault times (JMH results, a missing side)
+     * @param gatedOn  what decided the verdict, e.g. "p50" or "populate"
      */
     public record GroupComparison(GroupKey key, long baseFaults, long candidateFaults, List<PercentileChange> changes,
-                                  Verdict verdict, String runs, String onlyIn, Histogram base, Histogram candidate) {
+                                  PopulateChange populate, Verdict verdict, String runs, String gatedOn, String onlyIn,
+                                  Histogram base, Histogram candidate) {
+    }
+
+    /** A dimension of a group that {@code --match} pairs groups on. */
+    public enum Dimension {
+        IOCTL("ioctl"), PAGE("page"), BACKEND("backend");
+
+        private final String optionName;
+
+        Dimension(String optionName) {
+            this.optionName = optionName;
+        }
+
+        /** As {@code --match} spells it. */
+        public String optionName() {
+            return optionName;
+        }
+
+        /** The dimension called {@code name}, or null. */
+        public static Dimension named(String name) {
+            for (Dimension d : values()) {
+                if (d.optionName.equalsIgnoreCase(name)) {
+                    return d;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** The whole-run figure a gate can name beside the percentiles. */
+    public static final String POPULATE = "populate";
+
+    /**
+     * How two files are compared.
+     *
+     * @param threshold the relative change that counts (0.05 for 5%)
+     * @param seed      the bootstrap's seed
+     * @param gate      what decides a group's verdict: "p50", "p90", "p99", {@link #POPULATE}; null for the default,
+     *                  p50, or populate when the paired groups differ in page size
+     * @param match     the dimensions groups are paired on (the others are ignored, their groups pooled); null for the
+     *                  default: every dimension, and the sole group of each side paired when they differ
+     */
+    public record Settings(double threshold, long seed, java.util.Set<String> gate, java.util.Set<Dimension> match) {
+        /** The defaults at {@code threshold}. */
+        public static Settings of(double threshold) {
+            return new Settings(threshold, 1, null, null);
+        }
     }
 
     private Comparison() {
     }
 
-    /** Compares every group of the two analyses. */
+    /** Compares every group of the two analyses, each on the latency it reports, with the default gate and pairing. */
     public static List<GroupComparison> compare(TraceAnalysis base, TraceAnalysis candidate, double threshold, long seed) {
-        return compare(base, candidate, threshold, seed, DEFAULT_GATE);
-    }
-
-    /** The percentiles a group's verdict is gated on unless told otherwise. */
-    public static final java.util.Set<Double> DEFAULT_GATE = java.util.Set.of(50.0);
-
-    /** Compares every group on the latency each reports, gating each group's verdict on the percentiles in {@code gate}. */
-    public static List<GroupComparison> compare(TraceAnalysis base, TraceAnalysis candidate, double threshold, long seed,
-                                                java.util.Set<Double> gate) {
-        return compare(base.runs(), candidate.runs(), threshold, seed, gate);
+        return compare(base.runs(), candidate.runs(), base.spans(), candidate.spans(), new Settings(threshold, seed, null, null));
     }
 
     /**
      * Compares every group on one latency definition for both sides ({@link #commonSource} picks one
-     * both have), gating each group's verdict on the percentiles in {@code gate}.
+     * both have), pairing and gating them as {@code settings} say.
      */
-    public static List<GroupComparison> compare(TraceAnalysis base, TraceAnalysis candidate, LatencySource source, double threshold,
-                                                long seed, java.util.Set<Double> gate) {
-        return compare(base.runs(source), candidate.runs(source), threshold, seed, gate);
+    public static List<GroupComparison> compare(TraceAnalysis base, TraceAnalysis candidate, LatencySource source, Settings settings) {
+        return compare(base.runs(source), candidate.runs(source), base.spans(), candidate.spans(), settings);
     }
 
     /**
@@ -108,32 +177,32 @@ public final class Comparison {
         return sources.stream().map(LatencySource::shortName).collect(java.util.stream.Collectors.joining(", "));
     }
 
+    /** Groups of the base and of the candidate compared with each other, shown as {@code key}. */
+    private record Pairing(GroupKey key, List<GroupKey> base, List<GroupKey> candidate) {
+    }
+
     private static List<GroupComparison> compare(Map<GroupKey, Map<Integer, Histogram>> b, Map<GroupKey, Map<Integer, Histogram>> c,
-                                                 double threshold, long seed, java.util.Set<Double> gate) {
-        GroupKey[] pair = soleGroups(b, c);
-        if (pair != null) { // one group a side, nothing in common: a variant (another backend, page size, ioctl) of the same faults
-            GroupKey paired = new GroupKey(pair[0].ioctl(), pair[0].pageSize(), pair[0].backend(),
-                    (pair[0].part().isEmpty() ? "" : pair[0].part() + " ") + "vs " + pair[1].label());
-            b = Map.of(paired, b.get(pair[0]));
-            c = Map.of(paired, c.get(pair[1]));
-        }
-        TreeSet<GroupKey> keys = new TreeSet<>(b.keySet());
-        keys.addAll(c.keySet());
-        SplittableRandom random = new SplittableRandom(seed);
+                                                 Map<GroupKey, Map<Integer, RunSpan>> bSpans, Map<GroupKey, Map<Integer, RunSpan>> cSpans,
+                                                 Settings settings) {
+        SplittableRandom random = new SplittableRandom(settings.seed());
         List<GroupComparison> out = new ArrayList<>();
-        for (GroupKey k : keys) {
-            Map<Integer, Histogram> br = b.getOrDefault(k, new TreeMap<>());
-            Map<Integer, Histogram> cr = c.getOrDefault(k, new TreeMap<>());
+        for (Pairing pairing : pairings(b, c, settings.match())) {
+            Map<Integer, Histogram> br = mergedRuns(b, pairing.base());
+            Map<Integer, Histogram> cr = mergedRuns(c, pairing.candidate());
             Histogram bAll = merged(br);
             Histogram cAll = merged(cr);
+            GroupKey k = pairing.key();
             if (bAll.getTotalCount() == 0 || cAll.getTotalCount() == 0) {
-                out.add(new GroupComparison(k, bAll.getTotalCount(), cAll.getTotalCount(), List.of(), Verdict.NO_CHANGE,
-                        "", bAll.getTotalCount() == 0 ? "candidate" : "base", bAll, cAll));
+                out.add(new GroupComparison(k, bAll.getTotalCount(), cAll.getTotalCount(), List.of(), null, Verdict.NO_CHANGE,
+                        "", "", bAll.getTotalCount() == 0 ? "candidate" : "base", bAll, cAll));
                 continue;
             }
+            java.util.Set<String> gate = settings.gate() != null ? settings.gate()
+                    : java.util.Set.of(pageSizes(pairing.base()).equals(pageSizes(pairing.candidate())) ? "p50" : POPULATE);
             boolean byRuns = br.size() >= 2 && cr.size() >= 2;
             List<PercentileChange> changes = new ArrayList<>();
             Verdict group = Verdict.NO_CHANGE;
+            List<String> gatedOn = new ArrayList<>();
             for (double p : PERCENTILES) {
                 double baseValue = byRuns ? medianOfRuns(br, p) : bAll.getValueAtPercentile(p);
                 double candValue = byRuns ? medianOfRuns(cr, p) : cAll.getValueAtPercentile(p);
@@ -147,21 +216,157 @@ public final class Comparison {
                 java.util.Arrays.sort(ratios);
                 double low = ratios[(int) (RESAMPLES * 0.025)];
                 double high = ratios[(int) (RESAMPLES * 0.975) - 1];
-                Verdict v = low > 1 + threshold ? Verdict.REGRESSION
-                        : high < 1 - threshold ? Verdict.IMPROVEMENT : Verdict.NO_CHANGE;
+                Verdict v = verdict(low, high, settings.threshold());
                 changes.add(new PercentileChange(p, baseValue, candValue, ratio, low, high, v));
-                if (!gate.contains(p)) {
-                    continue;
-                }
-                if (v == Verdict.REGRESSION) {
-                    group = Verdict.REGRESSION;
-                } else if (v == Verdict.IMPROVEMENT && group == Verdict.NO_CHANGE) {
-                    group = Verdict.IMPROVEMENT;
+                String name = String.format(java.util.Locale.ROOT, "p%.0f", p);
+                if (gate.contains(name)) {
+                    gatedOn.add(name);
+                    group = worse(group, v);
                 }
             }
-            out.add(new GroupComparison(k, bAll.getTotalCount(), cAll.getTotalCount(), List.copyOf(changes), group,
+            PopulateChange populate = populate(mergedSpans(bSpans, pairing.base()), mergedSpans(cSpans, pairing.candidate()),
+                    settings.threshold(), random);
+            if (populate != null && gate.contains(POPULATE)) {
+                gatedOn.add(POPULATE);
+                group = worse(group, populate.verdict());
+            }
+            out.add(new GroupComparison(k, bAll.getTotalCount(), cAll.getTotalCount(), List.copyOf(changes), populate, group,
                     byRuns ? br.size() + " vs " + cr.size() + " runs" : "faults (one run a side: run-to-run noise not included)",
-                    null, bAll, cAll));
+                    String.join(", ", gatedOn), null, bAll, cAll));
+        }
+        return out;
+    }
+
+    private static Verdict verdict(double low, double high, double threshold) {
+        return low > 1 + threshold ? Verdict.REGRESSION : high < 1 - threshold ? Verdict.IMPROVEMENT : Verdict.NO_CHANGE;
+    }
+
+    /** A group's verdict so far, with one more gated figure's: a regression wins, then an improvement. */
+    private static Verdict worse(Verdict group, Verdict v) {
+        if (v == Verdict.REGRESSION) {
+            return Verdict.REGRESSION;
+        }
+        return v == Verdict.IMPROVEMENT && group == Verdict.NO_CHANGE ? Verdict.IMPROVEMENT : group;
+    }
+
+    private static java.util.Set<Long> pageSizes(List<GroupKey> keys) {
+        return keys.stream().map(GroupKey::pageSize).collect(java.util.stream.Collectors.toSet());
+    }
+
+    /**
+     * The whole-run figures of both sides: medians over runs of MiB and of the time to populate,
+     * their ratio and, with two runs or more a side, a bootstrap over runs; null when a side has no
+     * run with both ends of its time known.
+     */
+    private static PopulateChange populate(Map<Integer, RunSpan> b, Map<Integer, RunSpan> c, double threshold, SplittableRandom random) {
+        double[] bt = b.values().stream().filter(s -> s.nanos() > 0).mapToDouble(RunSpan::nanos).sorted().toArray();
+        double[] ct = c.values().stream().filter(s -> s.nanos() > 0).mapToDouble(RunSpan::nanos).sorted().toArray();
+        if (bt.length == 0 || ct.length == 0) {
+            return null;
+        }
+        double bMib = median(b.values().stream().filter(s -> s.nanos() > 0).mapToDouble(RunSpan::mib).sorted().toArray());
+        double cMib = median(c.values().stream().filter(s -> s.nanos() > 0).mapToDouble(RunSpan::mib).sorted().toArray());
+        double ratio = median(ct) / median(bt);
+        if (bt.length < 2 || ct.length < 2) {
+            Verdict v = ratio > 1 + threshold ? Verdict.REGRESSION : ratio < 1 - threshold ? Verdict.IMPROVEMENT : Verdict.NO_CHANGE;
+            return new PopulateChange(bMib, cMib, median(bt), median(ct), ratio, Double.NaN, Double.NaN, v);
+        }
+        double[] ratios = new double[RESAMPLES];
+        for (int i = 0; i < RESAMPLES; i++) {
+            ratios[i] = resampleMedian(ct, random) / resampleMedian(bt, random);
+        }
+        java.util.Arrays.sort(ratios);
+        double low = ratios[(int) (RESAMPLES * 0.025)];
+        double high = ratios[(int) (RESAMPLES * 0.975) - 1];
+        return new PopulateChange(bMib, cMib, median(bt), median(ct), ratio, low, high, verdict(low, high, threshold));
+    }
+
+    private static double resampleMedian(double[] values, SplittableRandom random) {
+        double[] v = new double[values.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = values[random.nextInt(values.length)];
+        }
+        java.util.Arrays.sort(v);
+        return median(v);
+    }
+
+    /**
+     * Which groups compare with which. By default every group with itself, and the sole group of
+     * each side with the other's when they differ (a replay of the same trace on another backend,
+     * page size or ioctl). With {@code match}, groups pair when they agree on those dimensions; the
+     * groups of one side that agree on them are pooled.
+     */
+    private static List<Pairing> pairings(Map<GroupKey, Map<Integer, Histogram>> b, Map<GroupKey, Map<Integer, Histogram>> c,
+                                          java.util.Set<Dimension> match) {
+        if (match == null) {
+            GroupKey[] pair = soleGroups(b, c);
+            if (pair != null) {
+                return List.of(new Pairing(shown(List.of(pair[0]), List.of(pair[1])), List.of(pair[0]), List.of(pair[1])));
+            }
+            TreeSet<GroupKey> keys = new TreeSet<>(b.keySet());
+            keys.addAll(c.keySet());
+            return keys.stream().map(k -> new Pairing(k, List.of(k), List.of(k))).toList();
+        }
+        Map<GroupKey, List<GroupKey>> bBy = byProjection(b.keySet(), match);
+        Map<GroupKey, List<GroupKey>> cBy = byProjection(c.keySet(), match);
+        TreeSet<GroupKey> projections = new TreeSet<>(bBy.keySet());
+        projections.addAll(cBy.keySet());
+        List<Pairing> out = new ArrayList<>();
+        for (GroupKey p : projections) {
+            List<GroupKey> bk = bBy.getOrDefault(p, List.of());
+            List<GroupKey> ck = cBy.getOrDefault(p, List.of());
+            out.add(new Pairing(shown(bk, ck), bk, ck));
+        }
+        return out;
+    }
+
+    /** Keys grouped by their values on {@code match} (the other dimensions blanked), each list in key order. */
+    private static Map<GroupKey, List<GroupKey>> byProjection(java.util.Set<GroupKey> keys, java.util.Set<Dimension> match) {
+        Map<GroupKey, List<GroupKey>> out = new TreeMap<>();
+        for (GroupKey k : new TreeSet<>(keys)) {
+            GroupKey p = new GroupKey(match.contains(Dimension.IOCTL) ? k.ioctl() : "", match.contains(Dimension.PAGE) ? k.pageSize() : 0,
+                    match.contains(Dimension.BACKEND) ? k.backend() : "", "");
+            out.computeIfAbsent(p, x -> new ArrayList<>()).add(k);
+        }
+        return out;
+    }
+
+    /**
+     * The key a pairing is shown as: the group itself when both sides have just it, else the base's
+     * first group with the rest of the label ({@code COPY 4K anon + COPY 4K shmem vs COPY 2M hugetlb},
+     * or {@code COPY 4K anon + COPY 4K shmem} when both sides have the same groups) as its part.
+     */
+    private static GroupKey shown(List<GroupKey> b, List<GroupKey> c) {
+        if (b.size() == 1 && (c.isEmpty() || c.equals(b)) || b.isEmpty() && c.size() == 1) {
+            return b.isEmpty() ? c.getFirst() : b.getFirst();
+        }
+        List<GroupKey> first = b.isEmpty() ? c : b;
+        StringBuilder part = new StringBuilder();
+        for (GroupKey k : first.subList(1, first.size())) {
+            part.append("+ ").append(k.label()).append(' ');
+        }
+        if (!b.isEmpty() && !c.isEmpty() && !b.equals(c)) {
+            part.append("vs ").append(String.join(" + ", c.stream().map(GroupKey::label).toList()));
+        }
+        return new GroupKey(first.getFirst().ioctl(), first.getFirst().pageSize(), first.getFirst().backend(), part.toString().strip());
+    }
+
+    /** The runs of every group in {@code keys}, each run's histograms added (copies: the analysis is left as it was). */
+    private static Map<Integer, Histogram> mergedRuns(Map<GroupKey, Map<Integer, Histogram>> runs, List<GroupKey> keys) {
+        if (keys.size() == 1) {
+            return runs.getOrDefault(keys.getFirst(), new TreeMap<>());
+        }
+        Map<Integer, Histogram> out = new TreeMap<>();
+        for (GroupKey k : keys) {
+            runs.getOrDefault(k, Map.of()).forEach((run, h) -> out.computeIfAbsent(run, x -> new Histogram(3)).add(h));
+        }
+        return out;
+    }
+
+    private static Map<Integer, RunSpan> mergedSpans(Map<GroupKey, Map<Integer, RunSpan>> spans, List<GroupKey> keys) {
+        Map<Integer, RunSpan> out = new TreeMap<>();
+        for (GroupKey k : keys) {
+            spans.getOrDefault(k, Map.of()).forEach((run, s) -> out.merge(run, s, RunSpan::plus));
         }
         return out;
     }
@@ -190,25 +395,27 @@ public final class Comparison {
         }
         Map<GroupKey, Map<Integer, Histogram>> runs = new TreeMap<>();
         Map<LatencySource, Map<GroupKey, Map<Integer, Histogram>>> bySource = new java.util.EnumMap<>(LatencySource.class);
+        Map<GroupKey, Map<Integer, RunSpan>> spans = new TreeMap<>();
         int offset = 0;
         for (TraceAnalysis a : files) {
             int next = pool(a.runs(), offset, runs);
             for (LatencySource s : LatencySource.values()) {
                 next = Math.max(next, pool(a.runs(s), offset, bySource.computeIfAbsent(s, x -> new TreeMap<>())));
             }
+            next = Math.max(next, pool(a.spans(), offset, spans));
             offset = next;
         }
         TraceAnalysis first = files.getFirst();
-        return new TraceAnalysis(first.file(), first.header(), first.footer(), first.by(), first.groups(), runs, bySource,
+        return new TraceAnalysis(first.file(), first.header(), first.footer(), first.by(), first.groups(), runs, bySource, spans,
                 first.workingSet(), first.addressMaps(), first.events(), first.recovered(), first.blocktime(), first.threadNames());
     }
 
     /** Adds one file's runs to {@code into}, numbered from {@code offset}; returns the first run number after them. */
-    private static int pool(Map<GroupKey, Map<Integer, Histogram>> file, int offset, Map<GroupKey, Map<Integer, Histogram>> into) {
+    private static <T> int pool(Map<GroupKey, Map<Integer, T>> file, int offset, Map<GroupKey, Map<Integer, T>> into) {
         int next = offset;
-        for (Map.Entry<GroupKey, Map<Integer, Histogram>> e : file.entrySet()) {
-            Map<Integer, Histogram> side = into.computeIfAbsent(e.getKey(), k -> new TreeMap<>());
-            for (Map.Entry<Integer, Histogram> r : e.getValue().entrySet()) {
+        for (Map.Entry<GroupKey, Map<Integer, T>> e : file.entrySet()) {
+            Map<Integer, T> side = into.computeIfAbsent(e.getKey(), k -> new TreeMap<>());
+            for (Map.Entry<Integer, T> r : e.getValue().entrySet()) {
                 side.put(offset + r.getKey(), r.getValue());
                 next = Math.max(next, offset + r.getKey() + 1);
             }

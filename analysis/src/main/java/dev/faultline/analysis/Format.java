@@ -21,6 +21,11 @@ public final class Format {
         return String.format(Locale.ROOT, "%.2f s", ns / 1e9);
     }
 
+    /** MiB as {@code 1,024}, {@code 15.6} or {@code 0.50}: three figures or whole MiB. */
+    public static String mib(double mib) {
+        return String.format(Locale.ROOT, mib >= 100 ? "%,.0f" : mib >= 10 ? "%.1f" : "%.2f", mib);
+    }
+
     /** {@code 4K}, {@code 2M}, {@code 1G}. */
     public static String pageSize(long bytes) {
         if (bytes >= 1L << 30 && bytes % (1L << 30) == 0) {

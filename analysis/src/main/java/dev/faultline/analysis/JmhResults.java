@@ -104,7 +104,7 @@ public final class JmhResults {
         TraceHeader header = new TraceHeader("-", "not in JMH results", "not in JMH results", 0, "jmh", null,
                 Files.getLastModifiedTime(file).toInstant().toString(), List.of(), extra);
         List<GroupStats> list = new ArrayList<>(groups.values());
-        return new TraceAnalysis(file, header, Map.of(), By.NONE, List.copyOf(list), runs, Map.of(LatencySource.END_TO_END, runs),
+        return new TraceAnalysis(file, header, Map.of(), By.NONE, List.copyOf(list), runs, Map.of(LatencySource.END_TO_END, runs), Map.of(),
                 new WorkingSet(), new HashMap<>(),
                 samples, false, null, Map.of());
     }

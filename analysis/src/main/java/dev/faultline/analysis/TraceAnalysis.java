@@ -16,6 +16,8 @@ import java.util.Map;
  *             definition the group reports ({@link GroupStats#source()})
  * @param runsBySource the same for every latency definition the rows allow (a replay's rows have all three, a
  *             capture's fault -> resolve and service): what a comparison on one definition for both sides reads
+ * @param spans per group (without the {@code part}) and run, the faults' count, bytes and time from first fault to last
+ *             resolution: what per-MiB and time-to-populate figures come from (empty for JMH results)
  * @param addressMaps per region id: time × offset band counts
  * @param events rows read, of every kind
  * @param recovered whether the file was read up to its last complete batch (its writer died)
@@ -25,6 +27,7 @@ import java.util.Map;
 public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> footer, By by,
                             List<GroupStats> groups, Map<GroupKey, Map<Integer, Histogram>> runs,
                             Map<LatencySource, Map<GroupKey, Map<Integer, Histogram>>> runsBySource,
+                            Map<GroupKey, Map<Integer, RunSpan>> spans,
                             WorkingSet workingSet, Map<Integer, TimeGrid> addressMaps, long events,
                             boolean recovered, Blocktime.Result blocktime, Map<Integer, String> threadNames) {
     /** Whether the file is a summary (histogram rows, no row per fault: no working set or address map). */
@@ -61,7 +64,7 @@ public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> f
 
     /** The same analysis, shown as {@code shownAs} (e.g. where the file will be once moved into the report). */
     public TraceAnalysis shownAs(Path shownAs) {
-        return new TraceAnalysis(shownAs, header, footer, by, groups, runs, runsBySource, workingSet, addressMaps, events, recovered,
+        return new TraceAnalysis(shownAs, header, footer, by, groups, runs, runsBySource, spans, workingSet, addressMaps, events, recovered,
                 blocktime, threadNames);
     }
 }

@@ -16,7 +16,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -123,7 +125,7 @@ class AnalyzerTest {
 
         LatencySource common = Comparison.commonSource(capture, replay, null);
         assertEquals(LatencySource.FAULT_TO_RESOLVE, common, "the capture's own, which the replay has too");
-        List<Comparison.GroupComparison> same = Comparison.compare(capture, replay, common, 0.05, 1, Comparison.DEFAULT_GATE);
+        List<Comparison.GroupComparison> same = Comparison.compare(capture, replay, common, Comparison.Settings.of(0.05));
         assertEquals(Comparison.Verdict.NO_CHANGE, same.getFirst().verdict(), same.toString());
         assertEquals(1.0, same.getFirst().changes().getFirst().ratio(), 0.01, "fault -> resolve is 10 µs on both sides");
         // on its own latency the replay would look 1.5x slower: the wake the capture cannot see
@@ -178,6 +180,42 @@ class AnalyzerTest {
         assertTrue(Comparison.anyRegression(worse));
         List<Comparison.GroupComparison> better = Comparison.compare(Analyzer.analyze(slow, By.NONE), b, 0.05, 1);
         assertTrue(better.stream().allMatch(g -> g.verdict() == Comparison.Verdict.IMPROVEMENT));
+    }
+
+    @Test
+    void everyGroupHasItsWholeRunFiguresAndMatchPairsOnTheDimensionsNamed(@TempDir Path dir) throws IOException {
+        Path base = dir.resolve("base.arrow");
+        Path slow = dir.resolve("slow.arrow");
+        SyntheticTrace.write(base, 5000, 5, 20_000, 1, 1);
+        SyntheticTrace.write(slow, 5000, 5, 20_000, 1.3, 3);
+        TraceAnalysis b = Analyzer.analyze(base, By.NONE);
+        RunSpan copy = b.spans().get(new GroupKey("COPY", 4096, "shmem", "")).get(2);
+        assertEquals(4000, copy.faults(), "4 rows in 5 are COPY 4K");
+        assertEquals(4000 * 4096L, copy.bytes());
+        assertEquals(15.625, copy.mib(), 1e-9);
+        // rows are 20 µs apart: the run's COPYs span its 5000 rows' 100 ms, less the last row, plus a latency
+        assertTrue(copy.nanos() > 99_000_000 && copy.nanos() < 101_000_000, String.valueOf(copy.nanos()));
+        RunSpan huge = b.spans().get(new GroupKey("CONTINUE", 2 << 20, "hugetlb", "")).get(2);
+        assertEquals(1000L * (2 << 20), huge.bytes());
+
+        List<Comparison.GroupComparison> byGroup = Comparison.compare(b, Analyzer.analyze(slow, By.NONE), LatencySource.END_TO_END,
+                Comparison.Settings.of(0.05));
+        assertEquals(2, byGroup.size());
+        for (Comparison.GroupComparison g : byGroup) {
+            assertEquals("p50", g.gatedOn(), "the same page size on both sides");
+            assertEquals(1.0, g.populate().ratio(), 0.01, "rows are as far apart: only latencies grew, not the span");
+            assertTrue(g.populate().resampled());
+        }
+
+        Comparison.Settings pooled = new Comparison.Settings(0.05, 1, Set.of("p50", Comparison.POPULATE), EnumSet.noneOf(Comparison.Dimension.class));
+        List<Comparison.GroupComparison> one = Comparison.compare(b, Analyzer.analyze(slow, By.NONE), LatencySource.END_TO_END, pooled);
+        assertEquals(1, one.size(), "matched on nothing: every group of a side pooled");
+        Comparison.GroupComparison g = one.getFirst();
+        assertEquals("CONTINUE 2M hugetlb + COPY 4K shmem", g.key().label(), "the same groups on both sides, pooled");
+        assertEquals(25_000, g.baseFaults());
+        assertEquals(Comparison.Verdict.REGRESSION, g.verdict(), "p50 1.3x, populate unchanged: a regression in one gated figure is one");
+        assertEquals("p50, populate", g.gatedOn());
+        assertEquals(1000 * 2.0 + 15.625, g.populate().baseMib(), 1e-9);
     }
 
     @Test

@@ -6,6 +6,7 @@ import dev.faultline.analysis.CompareReport;
 import dev.faultline.analysis.Comparison;
 import dev.faultline.analysis.Comparison.GroupComparison;
 import dev.faultline.analysis.Comparison.PercentileChange;
+import dev.faultline.analysis.Format;
 import dev.faultline.analysis.LatencySource;
 import dev.faultline.analysis.Report;
 import dev.faultline.analysis.TraceAnalysis;
@@ -30,6 +31,11 @@ import java.util.concurrent.Callable;
                 + "pass on missing data, 4 when a group has faults on one side only and 5 when no group has faults on both "
                 + "(an empty candidate, or no group in common), unless --allow-missing.",
             "",
+            "Beside the percentiles, each group's whole run: the MiB its faults populated and the time to populate them "
+                + "(first fault to last resolution). Replays of one trace on 4K and 2M pages compare on that, since a 2M "
+                + "fault is slower by design. Two files whose sole groups differ (another backend, page size or ioctl) "
+                + "compare those two; --match pairs groups on chosen dimensions.",
+            "",
             "Give it replays with several runs (faultline replay --runs 5): the bootstrap then resamples runs and the "
                 + "interval includes run-to-run noise. With one run a side it resamples faults, and says so. On a busy "
                 + "machine, interleave: replay A, B, A, B… one run each and pass each side as a comma-separated list — "
@@ -39,7 +45,9 @@ import java.util.concurrent.Callable;
             "  faultline replay t.arrow --runs 5 -o a.arrow      (on kernel A)",
             "  faultline replay t.arrow --runs 5 -o b.arrow      (on kernel B)",
             "  faultline compare a.arrow b.arrow -o cmp",
-            "  faultline compare a1.arrow,a2.arrow,a3.arrow b1.arrow,b2.arrow,b3.arrow -o cmp"},
+            "  faultline compare a1.arrow,a2.arrow,a3.arrow b1.arrow,b2.arrow,b3.arrow -o cmp",
+            "  faultline replay t.arrow --backend shmem,hugetlb2m --runs 3 -o r.arrow",
+            "  faultline compare r.shmem.arrow r.hugetlb2m.arrow -o cmp"},
         exitCodeListHeading = "Exit status:%n",
         exitCodeList = {"0:every group compared and none regressed", "1:an error (one line on stderr)", "2:a usage error",
             "3:at least one group regressed",
@@ -64,9 +72,17 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--threshold", paramLabel = "PCT", description = "The relative change that counts, in percent (default: ${DEFAULT-VALUE}).")
     double threshold = 5;
 
-    @Option(names = "--gate", paramLabel = "P,P", split = ",", description = "Percentiles that decide a group's verdict, "
-            + "from 50, 90, 99 (default: 50; on a busy machine back-to-back replays moved p90 by up to 13%% and p99 by up to 25%%).")
-    List<Double> gate = List.of(50.0);
+    @Option(names = "--gate", paramLabel = "WHAT,WHAT", split = ",", description = "What decides a group's verdict: "
+            + "percentiles from 50, 90, 99, and populate (the time from the group's first fault to its last resolution). "
+            + "Default: 50, or populate when the two groups differ in page size (a 2M fault is slower than a 4K one but "
+            + "populates 512 times the memory). On a busy machine back-to-back replays moved p90 by up to 13%% and p99 by up to 25%%.")
+    List<String> gate;
+
+    @Option(names = "--match", paramLabel = "DIM,DIM", split = ",", description = "Pair groups only on these of ioctl, page, "
+            + "backend, and pool each side's groups that agree on them (--match ioctl compares every COPY of the base with "
+            + "every COPY of the candidate, whatever their backend and page size). Default: groups pair with the same group; "
+            + "when each side has one and they differ, those two.")
+    List<String> match;
 
     @Option(names = "--latency", paramLabel = "DEF", description = "Compare on this latency definition: end-to-end (t_wake - "
             + "t_fault: recordings and replays), fault-to-resolve (t_resolve_end - t_fault: what a passive capture measures; a "
@@ -87,11 +103,8 @@ final class CompareCommand implements Callable<Integer> {
         if (!(threshold > 0 && threshold < 1000)) {
             throw new CommandLine.ParameterException(cl, "--threshold must be a percentage above 0, not " + threshold);
         }
-        for (double p : gate) {
-            if (p != 50 && p != 90 && p != 99) {
-                throw new CommandLine.ParameterException(cl, "--gate takes 50, 90 and 99, not " + p);
-            }
-        }
+        java.util.Set<String> gates = gate == null ? null : gates(cl);
+        java.util.Set<Comparison.Dimension> dims = match == null ? null : dimensions(cl);
         Report.checkReplaceable(output);
         TraceAnalysis a = side(base);
         TraceAnalysis b = side(candidate);
@@ -101,7 +114,7 @@ final class CompareCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new java.io.IOException(e.getMessage() + (latency == null ? "" : "; leave out --latency to use one both have"));
         }
-        List<GroupComparison> groups = Comparison.compare(a, b, source, threshold / 100, seed, java.util.Set.copyOf(gate));
+        List<GroupComparison> groups = Comparison.compare(a, b, source, new Comparison.Settings(threshold / 100, seed, gates, dims));
         CompareReport.write(a, b, groups, source, threshold / 100, output,
                 "faultline " + String.join(" ", cl.getParseResult().originalArgs()));
         PrintWriter o = cl.getOut();
@@ -109,19 +122,30 @@ final class CompareCommand implements Callable<Integer> {
                 && (a.sources().getFirst() != source || b.sources().getFirst() != source)
                 ? " (the definition both sides have: the base's own is " + a.sources().getFirst().shortName() + ", the candidate's "
                   + b.sources().getFirst().shortName() + ")" : ""));
-        o.printf(Locale.ROOT, "%-24s %-5s %10s %10s %7s %17s  %s%n", "group", "", "base", "candidate", "ratio", "95% interval", "verdict");
+        int width = Math.max(24, groups.stream().mapToInt(g -> g.key().label().length()).max().orElse(0));
+        String label = "%-" + width + "s ";
+        o.printf(Locale.ROOT, label + "%-8s %10s %10s %7s %17s  %s%n", "group", "", "base", "candidate", "ratio", "95% interval", "verdict");
         for (GroupComparison g : groups) {
             if (g.onlyIn() != null) {
-                o.printf(Locale.ROOT, "%-24s => MISSING: faults only in the %s (%,d base, %,d candidate)%n", g.key().label(), g.onlyIn(),
+                o.printf(Locale.ROOT, label + "=> MISSING: faults only in the %s (%,d base, %,d candidate)%n", g.key().label(), g.onlyIn(),
                         g.baseFaults(), g.candidateFaults());
                 continue;
             }
             for (PercentileChange c : g.changes()) {
-                o.printf(Locale.ROOT, "%-24s p%-4.0f %10s %10s %7.3f   [%6.3f, %6.3f]  %s%n", g.key().label(), c.percentile(),
-                        dev.faultline.analysis.Format.nanos(c.base()), dev.faultline.analysis.Format.nanos(c.candidate()),
+                o.printf(Locale.ROOT, label + "p%-7.0f %10s %10s %7.3f   [%6.3f, %6.3f]  %s%n", g.key().label(), c.percentile(),
+                        Format.nanos(c.base()), Format.nanos(c.candidate()),
                         c.ratio(), c.low(), c.high(), c.verdict().label());
             }
-            o.printf(Locale.ROOT, "%-24s => %s (resampled %s)%n", g.key().label(), g.verdict().label().toUpperCase(Locale.ROOT), g.runs());
+            Comparison.PopulateChange pc = g.populate();
+            if (pc != null) {
+                o.printf(Locale.ROOT, label + "%-8s %10s %10s %7.3f   %-16s  %s  (%s vs %s MiB; %s vs %s per MiB)%n", g.key().label(),
+                        Comparison.POPULATE, Format.nanos(pc.baseNanos()), Format.nanos(pc.candidateNanos()), pc.ratio(),
+                        pc.resampled() ? String.format(Locale.ROOT, "[%6.3f, %6.3f]", pc.low(), pc.high()) : "(one run)",
+                        pc.verdict().label(), Format.mib(pc.baseMib()), Format.mib(pc.candidateMib()), Format.nanos(pc.baseNanosPerMib()),
+                        Format.nanos(pc.candidateNanosPerMib()));
+            }
+            o.printf(Locale.ROOT, label + "=> %s (on %s; resampled %s)%n", g.key().label(), g.verdict().label().toUpperCase(Locale.ROOT),
+                    g.gatedOn(), g.runs());
         }
         Comparison.Outcome outcome = Comparison.outcome(groups);
         String shortfall = Comparison.shortfall(groups);
@@ -135,6 +159,32 @@ final class CompareCommand implements Callable<Integer> {
         boolean excused = allowMissing && (outcome == Comparison.Outcome.INCOMPLETE || outcome == Comparison.Outcome.NOTHING_COMPARED);
         return excused ? 0 : outcome.exitStatus();
     }
+
+    private java.util.Set<String> gates(CommandLine cl) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (String g : gate) {
+            String v = g.strip().toLowerCase(Locale.ROOT);
+            switch (v) {
+                case "50", "90", "99", "p50", "p90", "p99" -> out.add(v.startsWith("p") ? v : "p" + v);
+                case Comparison.POPULATE -> out.add(v);
+                default -> throw new CommandLine.ParameterException(cl, "--gate takes 50, 90, 99 and populate, not '" + g + "'");
+            }
+        }
+        return out;
+    }
+
+    private java.util.Set<Comparison.Dimension> dimensions(CommandLine cl) {
+        java.util.Set<Comparison.Dimension> out = java.util.EnumSet.noneOf(Comparison.Dimension.class);
+        for (String m : match) {
+            Comparison.Dimension d = Comparison.Dimension.named(m.strip());
+            if (d == null) {
+                throw new CommandLine.ParameterException(cl, "--match takes ioctl, page and backend, not '" + m + "'");
+            }
+            out.add(d);
+        }
+        return out;
+    }
+
 
     private LatencySource latencyOption(CommandLine cl) {
         for (LatencySource s : LatencySource.values()) {

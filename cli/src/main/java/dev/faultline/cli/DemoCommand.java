@@ -137,7 +137,7 @@ final class DemoCommand implements Callable<Integer> {
             TraceAnalysis a = byFile.get(fast);
             TraceAnalysis b = byFile.get(slow);
             LatencySource source = Comparison.commonSource(a, b, null);
-            List<Comparison.GroupComparison> c = Comparison.compare(a, b, source, 0.05, 1, Comparison.DEFAULT_GATE);
+            List<Comparison.GroupComparison> c = Comparison.compare(a, b, source, Comparison.Settings.of(0.05));
             compareDir = work.resolve("compare");
             CompareReport.write(a, b, c, source, 0.05, compareDir, "faultline compare " + fast.getFileName() + " " + slow.getFileName());
             Comparison.PercentileChange p50 = c.getFirst().changes().getFirst();

@@ -38,7 +38,7 @@ class AnalyzeCompareCommandTest {
 
         CliRun same = CliRun.of("compare", as.toString(), bs.toString(), "-o", dir.resolve("same").toString());
         assertEquals(0, same.exit(), same.out() + same.err());
-        assertTrue(same.out().contains("COPY 4K shmem            => NO CHANGE (resampled 6 vs 6 runs)"), same.out());
+        assertTrue(same.out().contains("COPY 4K shmem            => NO CHANGE (on p50; resampled 6 vs 6 runs)"), same.out());
 
         CliRun worse = CliRun.of("compare", as.toString(), slow.toString(), "-o", dir.resolve("worse").toString());
         assertEquals(CompareCommand.EXIT_REGRESSION, worse.exit(), worse.out() + worse.err());

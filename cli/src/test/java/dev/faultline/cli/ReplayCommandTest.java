@@ -2,6 +2,7 @@ package dev.faultline.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.faultline.core.region.HugePages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code faultline replay} end to end: record, replay, inspect; refusals; Ctrl-C. */
 class ReplayCommandTest {
@@ -187,10 +189,42 @@ class ReplayCommandTest {
 
         CliRun compare = CliRun.of("compare", shmem.toString(), anon.toString(), "-o", dir.resolve("cmp").toString());
         assertTrue(compare.exit() == 0 || compare.exit() == 3, compare.out() + compare.err());
-        assertTrue(compare.out().contains("COPY 4K shmem vs COPY 4K anon"), compare.out());
+        assertTrue(compare.out().contains("COPY 4K shmem vs COPY 4K anon => "), compare.out());
+        assertTrue(compare.out().contains("(on p50; resampled 2 vs 2 runs)"), "one page size: gated on p50\n" + compare.out());
+        assertTrue(Files.size(dir.resolve("cmp/percentiles-copy-4k-shmem-vs-copy-4k-anon.png")) > 5_000);
 
         CliRun bad = CliRun.of("replay", t.toString(), "--backend", "shmem,shmem");
         assertEquals(2, bad.exit());
         assertTrue(bad.err().startsWith("--backend: 'shmem' is listed twice"), bad.err());
+    }
+
+    @Test
+    void fourKAndTwoMReplaysOfOneTraceCompareOnTheTimeToPopulateTheirWorkingSet(@TempDir Path dir) throws Exception {
+        // 1024 sequential 4K pages: 4 MiB, two 2M pages
+        assumeTrue(HugePages.free(2 << 20) >= 4, "needs 4 free 2M huge pages: " + HugePages.reserveHint(2 << 20, 4));
+        Path t = dir.resolve("t.arrow");
+        CliRun rec = CliRun.of("record", "--workload", "sequential", "--backend", "shmem", "--pages", "1024", "-o", t.toString());
+        assertEquals(0, rec.exit(), rec.err());
+        Path r = dir.resolve("r.arrow");
+        CliRun replay = CliRun.of("replay", t.toString(), "--backend", "shmem,hugetlb2m", "--runs", "3", "--warmup", "1", "-o",
+                r.toString());
+        assertEquals(0, replay.exit(), replay.err());
+
+        CliRun compare = CliRun.of("compare", dir.resolve("r.shmem.arrow").toString(), dir.resolve("r.hugetlb2m.arrow").toString(),
+                "-o", dir.resolve("cmp").toString());
+        String out = compare.out() + compare.err();
+        assertEquals(0, compare.exit(), out);
+        // a 2M COPY takes longer than a 4K one, but the 4 MiB take 512x fewer faults
+        assertTrue(out.contains("COPY 4K shmem vs COPY 2M hugetlb p50"), out);
+        assertTrue(out.contains("COPY 4K shmem vs COPY 2M hugetlb => IMPROVEMENT (on populate; resampled 3 vs 3 runs)"), out);
+        assertTrue(out.contains("(4.00 vs 4.00 MiB;"), out);
+        JsonNode g = new ObjectMapper().readTree(dir.resolve("cmp/summary.json").toFile()).get("groups").get(0);
+        assertEquals("regression", g.get("p50_verdict").asText(), "per fault, 2M is slower: " + g);
+        assertTrue(g.get("populate_ratio").asDouble() < 0.5, g.toString());
+        assertEquals("improvement", g.get("verdict").asText());
+
+        CliRun perFault = CliRun.of("compare", dir.resolve("r.shmem.arrow").toString(), dir.resolve("r.hugetlb2m.arrow").toString(),
+                "--gate", "50", "-o", dir.resolve("cmp2").toString());
+        assertEquals(CompareCommand.EXIT_REGRESSION, perFault.exit(), perFault.out() + perFault.err());
     }
 }
