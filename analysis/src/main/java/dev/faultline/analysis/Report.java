@@ -46,12 +46,28 @@ public final class Report {
 
     /** The same, with {@code introHtml} (already escaped HTML, e.g. findings and links) above the files' sections. */
     public static void write(List<TraceAnalysis> analyses, Path dir, String command, String introHtml) throws IOException {
+        write(analyses, dir, command, introHtml, 0);
+    }
+
+    /**
+     * The same, several files compared first against file {@code baseline} (an index into
+     * {@code analyses}): the report opens with {@code introHtml}, then the comparison of every
+     * file ({@link ComparisonView}), a table of contents, and each file's own section.
+     */
+    public static void write(List<TraceAnalysis> analyses, Path dir, String command, String introHtml, int baseline) throws IOException {
+        if (baseline < 0 || baseline >= analyses.size()) {
+            throw new IllegalArgumentException("baseline " + baseline + " is not one of the " + analyses.size() + " files");
+        }
         checkReplaceable(dir);
         Path partial = dir.resolveSibling(dir.getFileName() + ".partial");
         deleteTree(partial);
         Files.createDirectories(partial);
         try {
             StringBuilder body = new StringBuilder(introHtml);
+            if (analyses.size() > 1) {
+                body.append(ComparisonView.html(analyses, baseline, partial));
+                body.append(contents(analyses));
+            }
             List<Map<String, Object>> files = new ArrayList<>();
             List<String> csv = new ArrayList<>();
             csv.add("file,ioctl,page_size,backend,part,faults,faults_per_s,latency_source,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,"
@@ -63,7 +79,7 @@ public final class Report {
                 for (GroupStats g : a.groups()) {
                     csv.add(csvRow(a, g));
                 }
-                body.append(section(a, partial, prefix));
+                body.append(section(a, partial, prefix, "file-" + (f + 1)));
             }
             if (analyses.size() > 1) {
                 body.append(jaccardTable(analyses));
@@ -73,6 +89,8 @@ public final class Report {
             summary.put("files", files);
             if (analyses.size() > 1) {
                 summary.put("jaccard", jaccard(analyses));
+                summary.put("baseline", analyses.get(baseline).file().toString());
+                summary.put("comparison", ComparisonView.json(analyses, baseline));
             }
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(partial.resolve("summary.json").toFile(), summary);
             Files.write(partial.resolve("summary.csv"), csv, StandardCharsets.UTF_8);
@@ -161,7 +179,7 @@ public final class Report {
             j.put("backend", g.key().backend());
             j.put("part", g.key().part());
             j.put("faults", g.faults());
-            j.put("faults_per_s", Math.round(g.faultsPerSecond()));
+            j.put("faults_per_s", Math.round(a.faultsPerSecond(g)));
             j.put("latency_source", g.latencySource());
             Histogram h2 = g.latency();
             j.put("p50_ns", h2.getValueAtPercentile(50));
@@ -183,7 +201,7 @@ public final class Report {
     private static String csvRow(TraceAnalysis a, GroupStats g) {
         Histogram h = g.latency();
         return String.join(",", csv(a.file().toString()), g.key().ioctl(), Long.toString(g.key().pageSize()), g.key().backend(),
-                csv(g.key().part()), Long.toString(g.faults()), Long.toString(Math.round(g.faultsPerSecond())),
+                csv(g.key().part()), Long.toString(g.faults()), Long.toString(Math.round(a.faultsPerSecond(g))),
                 csv(g.latencySource()), Long.toString(h.getValueAtPercentile(50)), Long.toString(h.getValueAtPercentile(90)),
                 Long.toString(h.getValueAtPercentile(99)), Long.toString(h.getValueAtPercentile(99.9)), Long.toString(h.getMaxValue()),
                 p50(g.queue()), p50(g.service()), p50(g.wake()));
@@ -197,30 +215,50 @@ public final class Report {
         return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 
-    private static String section(TraceAnalysis a, Path dir, String prefix) throws IOException {
+    /** The table of contents of a report over several files: the comparison, then each file's section. */
+    private static String contents(List<TraceAnalysis> analyses) {
+        StringBuilder sb = new StringBuilder("<h2 id=\"contents\">Contents</h2>\n<ol>\n<li><a href=\"#" + ComparisonView.ID
+                + "\">Comparison of every file</a></li>\n");
+        for (int f = 0; f < analyses.size(); f++) {
+            TraceAnalysis a = analyses.get(f);
+            java.util.Set<String> groups = new java.util.LinkedHashSet<>();
+            long faults = 0;
+            for (GroupStats g : a.groups()) {
+                groups.add(g.key().label());
+                faults += g.faults();
+            }
+            sb.append("<li><a href=\"#file-").append(f + 1).append("\">").append(esc(a.file().getFileName().toString())).append("</a> — ")
+                    .append(esc(Words.source(a.header().source()))).append(String.format(Locale.ROOT, ", %,d faults", faults))
+                    .append(groups.isEmpty() ? "" : ": " + esc(String.join(", ", groups))).append("</li>\n");
+        }
+        sb.append("<li><a href=\"#similarity\">Working-set similarity</a></li>\n");
+        return sb.append("</ol>\n").toString();
+    }
+
+    private static String section(TraceAnalysis a, Path dir, String prefix, String id) throws IOException {
         TraceHeader h = a.header();
         String from = a.file().getFileName() + " (" + h.source() + ", kernel " + h.kernel() + ")";
         StringBuilder sb = new StringBuilder();
-        sb.append("<h2>").append(esc(a.file().toString())).append("</h2>\n");
+        sb.append("<h2 id=\"").append(id).append("\">").append(esc(a.file().toString())).append("</h2>\n");
         sb.append("<table class=meta>");
-        meta(sb, "source", h.source() + (h.command() == null ? "" : ": " + h.command()));
+        meta(sb, "source", Words.source(h.source()) + (h.command() == null ? "" : ": " + h.command()));
         meta(sb, "kernel", h.kernel() + " on " + h.host());
         meta(sb, "started", h.startedAt());
         meta(sb, "events", String.format(Locale.ROOT, "%,d rows%s", a.events(), a.recovered() ? " (RECOVERED: the writer did not finish)" : ""));
-        h.extra().forEach((k, v) -> meta(sb, k, v));
-        a.footer().forEach((k, v) -> meta(sb, "footer " + k, v));
-        sb.append("</table>\n<h3>Regions</h3>\n<table><tr><th>id</th><th>name</th><th>backend</th><th>page</th><th>length</th><th>modes</th></tr>");
+        h.extra().forEach((k, v) -> meta(sb, Words.key(k), Words.value(k, v)));
+        a.footer().forEach((k, v) -> meta(sb, "at the end: " + Words.key(k), Words.value(k, v)));
+        sb.append("</table>\n<h3>Regions</h3>\n<table><tr><th>id</th><th>name</th><th>backend</th><th>page</th><th>length</th><th>registered for</th></tr>");
         for (RegionInfo r : h.regions()) {
             sb.append("<tr><td>").append(r.id()).append("</td><td>").append(esc(r.name())).append("</td><td>").append(esc(r.backend()))
                     .append("</td><td>").append(Format.pageSize(r.pageSize())).append("</td><td class=n>")
-                    .append(String.format(Locale.ROOT, "%,d", r.length())).append("</td><td>").append(esc(r.modes())).append("</td></tr>");
+                    .append(Words.bytes(r.length())).append("</td><td>").append(esc(Words.modes(r.modes()))).append("</td></tr>");
         }
         sb.append("</table>\n<h3>Fault latency by group</h3>\n<table><tr><th>group</th><th>faults</th><th>faults/s</th><th>p50</th><th>p90</th>"
                 + "<th>p99</th><th>p99.9</th><th>max</th><th>queue p50</th><th>service p50</th><th>wake p50</th><th>latency is</th></tr>");
         for (GroupStats g : a.groups()) {
             Histogram l = g.latency();
             sb.append("<tr><td>").append(esc(g.key().label())).append("</td><td class=n>").append(String.format(Locale.ROOT, "%,d", g.faults()))
-                    .append("</td><td class=n>").append(String.format(Locale.ROOT, "%,.0f", g.faultsPerSecond()))
+                    .append("</td><td class=n>").append(String.format(Locale.ROOT, "%,.0f", a.faultsPerSecond(g)))
                     .append(td(l, 50)).append(td(l, 90)).append(td(l, 99)).append(td(l, 99.9))
                     .append("<td class=n>").append(l.getTotalCount() == 0 ? "-" : Format.nanos(l.getMaxValue())).append("</td>")
                     .append(td(g.queue(), 50)).append(td(g.service(), 50)).append(td(g.wake(), 50))
@@ -260,7 +298,7 @@ public final class Report {
                 prefix + "boxes"));
         image(sb, dir, ChartFiles.write(Charts.decomposition("Where a fault's time goes: queue, service, wake", from, groups), dir, prefix + "decomposition"));
         if (t0 != Long.MAX_VALUE) {
-            image(sb, dir, ChartFiles.write(Charts.rate("Faults per second over time", from, groups, t0), dir, prefix + "rate"));
+            image(sb, dir, ChartFiles.write(Charts.rate("Faults per second over time", from, groups, t0, a.runStarts()), dir, prefix + "rate"));
             List<GroupStats> busiest = new ArrayList<>(groups);
             busiest.sort(Comparator.comparingLong(GroupStats::faults).reversed());
             for (GroupStats g : busiest.subList(0, Math.min(HEATMAPS, busiest.size()))) {
@@ -344,9 +382,14 @@ public final class Report {
 
     /** Embeds the PNG (so the page stands alone) and links its SVG. */
     static void image(StringBuilder sb, Path dir, String png) throws IOException {
+        image(sb, dir, png, null);
+    }
+
+    /** The same, the figure given {@code id} (null for none) so that a link can point at it. */
+    static void image(StringBuilder sb, Path dir, String png, String id) throws IOException {
         String b64 = Base64.getEncoder().encodeToString(Files.readAllBytes(dir.resolve(png)));
         String svg = png.replace(".png", ".svg");
-        sb.append("<figure><img alt=\"").append(esc(png)).append("\" src=\"data:image/png;base64,").append(b64)
+        sb.append(id == null ? "<figure>" : "<figure id=\"" + esc(id) + "\">").append("<img alt=\"").append(esc(png)).append("\" src=\"data:image/png;base64,").append(b64)
                 .append("\"><figcaption><a href=\"").append(esc(png)).append("\">PNG</a> · <a href=\"").append(esc(svg))
                 .append("\">SVG</a></figcaption></figure>\n");
     }
@@ -364,7 +407,7 @@ public final class Report {
     }
 
     private static String jaccardTable(List<TraceAnalysis> analyses) {
-        StringBuilder sb = new StringBuilder("<h2>Working-set similarity (Jaccard of the faulted pages)</h2>\n<table><tr><th></th>");
+        StringBuilder sb = new StringBuilder("<h2 id=\"similarity\">Working-set similarity (Jaccard of the faulted pages)</h2>\n<table><tr><th></th>");
         for (int i = 0; i < analyses.size(); i++) {
             sb.append("<th>").append(i + 1).append("</th>");
         }
@@ -391,7 +434,7 @@ public final class Report {
                 // counts what loaded and what failed, on the body, for whoever checks the page (a test, a CI job)
                 + "<script>let errors=0;addEventListener('error',()=>errors++,true);addEventListener('load',()=>{"
                 + "const i=[...document.images];document.body.dataset.images=i.filter(x=>x.complete&&x.naturalWidth>0).length"
-                + "+'/'+i.length;document.body.dataset.errors=errors;});</script>"
+                + "+'/'+i.length;document.body.dataset.errors=errors;document.body.dataset.loadMs=Math.round(performance.now());});</script>"
                 + "</head><body>\n<h1>" + esc(title) + "</h1>\n<p>Made by <code>" + esc(command) + "</code></p>\n"
                 + body + "</body></html>\n";
     }

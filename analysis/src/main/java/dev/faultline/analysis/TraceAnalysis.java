@@ -59,6 +59,37 @@ public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> f
         return byRun.values().stream().mapToLong(Histogram::getTotalCount).sum();
     }
 
+    /** Each run's start (its earliest fault, ns), by run number, for files with more than one run; empty otherwise. */
+    public Map<Integer, Long> runStarts() {
+        Map<Integer, Long> out = new java.util.TreeMap<>();
+        for (Map<Integer, RunSpan> byRun : spans.values()) {
+            byRun.forEach((run, s) -> {
+                if (s.first() != Long.MIN_VALUE) {
+                    out.merge(run, s.first(), Math::min);
+                }
+            });
+        }
+        return out.size() > 1 ? out : Map.of();
+    }
+
+    /**
+     * Faults per second of {@code g}: with several runs, the median over runs of each run's rate over
+     * its own span (the gaps between runs, where a replay did other work, left out); else the
+     * group's rate over its span.
+     */
+    public double faultsPerSecond(GroupStats g) {
+        Map<Integer, RunSpan> byRun = spans.getOrDefault(new GroupKey(g.key().ioctl(), g.key().pageSize(), g.key().backend(), ""), Map.of());
+        if (byRun.size() < 2 || !g.key().part().isEmpty()) {
+            return g.faultsPerSecond();
+        }
+        double[] rates = byRun.values().stream().filter(r -> r.nanos() > 0).mapToDouble(r -> r.faults() * 1e9 / r.nanos()).sorted().toArray();
+        if (rates.length == 0) {
+            return g.faultsPerSecond();
+        }
+        int n = rates.length;
+        return n % 2 == 1 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
+    }
+
     /** Rows of an address map: the region's length split into this many bands. */
     public static final int ADDRESS_ROWS = 64;
 

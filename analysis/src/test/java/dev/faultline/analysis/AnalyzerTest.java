@@ -219,6 +219,36 @@ class AnalyzerTest {
     }
 
     @Test
+    void aReportOverSeveralFilesOpensWithTheirComparisonAndEverySvgIsSmall(@TempDir Path dir) throws IOException {
+        Path base = dir.resolve("base.arrow");
+        Path slow = dir.resolve("slow.arrow");
+        SyntheticTrace.write(base, 20_000, 3, 20_000, 1, 1);
+        SyntheticTrace.write(slow, 20_000, 3, 20_000, 1.5, 2);
+        Path out = dir.resolve("report");
+        Report.write(List.of(Analyzer.analyze(base, By.NONE), Analyzer.analyze(slow, By.NONE)), out, "faultline analyze", "", 0);
+        String html = Files.readString(out.resolve("index.html"));
+        int comparison = html.indexOf("<h2 id=\"comparison\">");
+        assertTrue(comparison >= 0 && comparison < html.indexOf("<h2 id=\"contents\">")
+                && html.indexOf("<h2 id=\"contents\">") < html.indexOf("<h2 id=\"file-1\">"), "comparison, contents, then the files");
+        assertTrue(html.contains("href=\"#file-2\""), "the contents link each file");
+        assertTrue(html.contains("id=\"comparison-percentiles\"") && html.contains("id=\"comparison-split\""));
+        assertTrue(html.contains("missing pages"), "modes in words");
+
+        JsonNode rows = new ObjectMapper().readTree(out.resolve("summary.json").toFile()).get("comparison");
+        assertEquals(4, rows.size(), "2 groups x 2 files");
+        JsonNode slowCopy = rows.get(3).get("group").asText().startsWith("COPY") ? rows.get(3) : rows.get(2);
+        assertEquals(1.5, slowCopy.get("p50_vs_baseline").asDouble(), 0.05);
+        assertEquals(1.0, slowCopy.get("populate_vs_baseline").asDouble(), 0.01, "rows 20 µs apart on both");
+        assertEquals(62.5, slowCopy.get("mib").asDouble(), 1e-9, "16,000 COPY rows of 4K a run");
+
+        try (var files = Files.list(out)) {
+            for (Path svg : files.filter(f -> f.toString().endsWith(".svg")).toList()) {
+                assertTrue(Files.size(svg) < 1_000_000, svg + " is " + Files.size(svg) + " bytes");
+            }
+        }
+    }
+
+    @Test
     void reportHasEveryPartAndReplacesOnlyAReport(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("t.arrow");
         SyntheticTrace.write(f, 20_000, 0, 20_000, 1, 5);

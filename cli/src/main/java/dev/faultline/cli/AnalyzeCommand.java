@@ -33,10 +33,15 @@ import java.util.concurrent.Callable;
                 + "t_resolve_end - t_read. Each group says which. Passive captures also get the time threads were blocked, "
                 + "by QEMU's postcopy-blocktime definitions. Files are read batch by batch: memory stays bounded whatever their size.",
             "",
+            "Several files: the report opens with one comparison of every group of every file (percentile curves on one "
+                + "chart, boxes side by side, the mean queue / service / wake split, the time to populate the working set and "
+                + "ratios against --baseline), then a table of contents, then each file's own section.",
+            "",
             "Examples:",
             "  faultline analyze t.arrow -o report",
             "  faultline analyze r.arrow --by run -o report",
-            "  faultline analyze monday.arrow tuesday.arrow -o report     (and how alike their working sets are)"})
+            "  faultline analyze monday.arrow tuesday.arrow -o report     (and how alike their working sets are)",
+            "  faultline analyze r.shmem.arrow r.anon.arrow r.hugetlb2m.arrow --baseline r.shmem.arrow -o report"})
 final class AnalyzeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -50,8 +55,34 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--by", paramLabel = "WHAT", description = "Also split groups by thread, run, region or mode.")
     String by = "none";
 
+    @Option(names = "--baseline", paramLabel = "FILE", description = "With several files, the one the others are compared "
+            + "with in the report's opening comparison (ratios of p50 and of the time to populate); one of the FILEs, by "
+            + "path or by its 1-based position (default: the first).")
+    String baseline;
+
     private static String p50(Histogram h) {
         return h.getTotalCount() == 0 ? "-" : Format.nanos(h.getValueAtPercentile(50));
+    }
+
+    /** The index of --baseline among the files; refused in one line when it is none of them. */
+    private int baselineIndex(CommandLine cl) {
+        if (baseline == null) {
+            return 0;
+        }
+        if (baseline.matches("\\d{1,4}")) {
+            int i = Integer.parseInt(baseline);
+            if (i >= 1 && i <= files.size()) {
+                return i - 1;
+            }
+        }
+        for (int i = 0; i < files.size(); i++) {
+            if (files.get(i).toString().equals(baseline) || files.get(i).toAbsolutePath().normalize()
+                    .equals(Path.of(baseline).toAbsolutePath().normalize())) {
+                return i;
+            }
+        }
+        throw new CommandLine.ParameterException(cl, "--baseline: '" + baseline + "' is none of the " + files.size()
+                + " files (give one of their paths, or a position from 1 to " + files.size() + ")");
     }
 
     @Override
@@ -64,7 +95,7 @@ final class AnalyzeCommand implements Callable<Integer> {
             analyses.add(Analyzer.analyze(f, split));
         }
         String command = "faultline " + String.join(" ", cl.getParseResult().originalArgs());
-        Report.write(analyses, output, command);
+        Report.write(analyses, output, command, "", baselineIndex(cl));
         PrintWriter o = cl.getOut();
         for (TraceAnalysis a : analyses) {
             if ("jmh".equals(a.header().source())) {
@@ -80,7 +111,7 @@ final class AnalyzeCommand implements Callable<Integer> {
             for (GroupStats g : a.groups()) {
                 Histogram h = g.latency();
                 o.printf(Locale.ROOT, "  %-28s %,10d %,10.0f %10s %10s %10s %10s %10s %10s  %s%n", g.key().label(), g.faults(),
-                        g.faultsPerSecond(), Format.nanos(h.getValueAtPercentile(50)), Format.nanos(h.getValueAtPercentile(99)),
+                        a.faultsPerSecond(g), Format.nanos(h.getValueAtPercentile(50)), Format.nanos(h.getValueAtPercentile(99)),
                         Format.nanos(h.getValueAtPercentile(99.9)), Format.nanos(h.getMaxValue()), p50(g.queue()), p50(g.service()),
                         g.source().shortName() + (g.timedFaults() < g.faults() ? String.format(Locale.ROOT, " (%,d of the faults)",
                                 g.timedFaults()) : ""));

@@ -4,6 +4,7 @@ import dev.faultline.analysis.Analyzer;
 import dev.faultline.analysis.By;
 import dev.faultline.analysis.CompareReport;
 import dev.faultline.analysis.Comparison;
+import dev.faultline.analysis.ComparisonView;
 import dev.faultline.analysis.Format;
 import dev.faultline.analysis.GroupStats;
 import dev.faultline.analysis.LatencySource;
@@ -20,6 +21,7 @@ import dev.faultline.core.region.Backend;
 import dev.faultline.core.region.CpuIdleHold;
 import dev.faultline.core.uffd.RegisterMode;
 import dev.faultline.core.uffd.ResolveIoctl;
+import dev.faultline.replay.InterleavedReplay;
 import dev.faultline.replay.ReplayException;
 import dev.faultline.replay.ReplayOptions;
 import dev.faultline.replay.ReplayRunner;
@@ -44,12 +46,12 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "demo", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
         description = {
-            "Show what Faultline does, in a minute or two on built-in defaults: probe this kernel's userfaultfd, "
+            "Show what Faultline does, in about half a minute on built-in defaults: probe this kernel's userfaultfd, "
                 + "record four workloads under Faultline's own handler (random COPY on shmem, a 4-thread snapshot "
                 + "restore, a hot/cold write-protect tracker on anon, a MINOR/CONTINUE scan), replay the random trace on "
                 + "every backend this machine can give (hugetlb only where huge pages are reserved) and once more with a "
-                + "slower backing store, analyze everything, compare the slow replay with the fast one, and write one "
-                + "report with its findings.",
+                + "slower backing store, all interleaved, analyze everything into one report that opens with their "
+                + "comparison, compare the slow replay with the fast one, and print findings that name their comparison.",
             "",
             "What cannot run here (no huge pages reserved, fewer privileges) is skipped and said so; the traces and "
                 + "results stay in DIR/data for 'faultline inspect', 'replay' and 'analyze'."})
@@ -62,6 +64,11 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--pages", paramLabel = "N", description = "Pages of the random workload (default: ${DEFAULT-VALUE}; the others scale from it).")
     int pages = 20_000;
+
+    /** Measured runs of each replay variant, interleaved. */
+    private static final int ROUNDS = 3;
+    /** The slower backing store the compare step judges: this much more service per fault. */
+    private static final long SLOWER_NANOS = 20_000;
 
     private PrintWriter err;
     private final List<String> skipped = new ArrayList<>();
@@ -106,20 +113,30 @@ final class DemoCommand implements Callable<Integer> {
             throw new ReplayException("this machine cannot record the demo's random shmem COPY workload; 'faultline probe -v' says why");
         }
 
-        List<Path> replays = new ArrayList<>();
+        // the random trace on every backend here and once more 20 µs slower per fault, interleaved
+        // (round 1: A, B, C …; round 2: B, C, … A), one results file per variant
+        List<InterleavedReplay.Variant> variants = new ArrayList<>();
         for (Backend b : List.of(Backend.SHMEM, Backend.ANON, Backend.HUGETLB_2M, Backend.HUGETLB_1G)) {
-            Path r = replay(random, data, b, 0);
-            if (r != null) {
-                replays.add(r);
+            variants.add(new InterleavedReplay.Variant(b.label(), ReplayOptions.builder().backend(b).runs(1, 1).build()));
+        }
+        variants.add(new InterleavedReplay.Variant("shmem-slower",
+                ReplayOptions.builder().backend(Backend.SHMEM).delayNanos(SLOWER_NANOS).runs(1, 1).build()));
+        step("replaying " + random.getFileName() + " on " + String.join(", ", variants.stream().map(InterleavedReplay.Variant::label).toList())
+                + ": " + ROUNDS + " interleaved runs each, each with its warm-ups");
+        InterleavedReplay interleaved = new InterleavedReplay(random, variants, ROUNDS);
+        interleaved.run(label -> data.resolve("replay-" + label + ".arrow"), "faultline demo",
+                side -> skipped.add("replaying on " + side.variant().label() + ": "
+                        + side.failure().replace(random.toString(), random.getFileName().toString())), p -> { });
+        for (InterleavedReplay.Side side : interleaved.sides()) {
+            if (side.results() != null) {
+                files.add(side.results());
+                double[] fps = side.runs().stream().mapToDouble(RunResult::faultsPerSecond).sorted().toArray();
+                say(String.format(Locale.ROOT, "%-13s %,d faults a run, %,.0f faults/s (median of %d runs)", side.variant().label(),
+                        side.runs().getLast().faults(), fps[fps.length / 2], fps.length));
             }
         }
-        // the same replay with a slower backing store (20 µs more per fault), for compare to judge
         Path fast = data.resolve("replay-shmem.arrow");
-        Path slow = Files.exists(fast) ? replay(random, data, Backend.SHMEM, 20_000) : null;
-        if (slow != null) {
-            replays.add(slow);
-        }
-        files.addAll(replays);
+        Path slow = data.resolve("replay-shmem-slower.arrow");
 
         step("analyzing " + files.size() + " files");
         List<TraceAnalysis> analyses = new ArrayList<>();
@@ -129,10 +146,10 @@ final class DemoCommand implements Callable<Integer> {
             analyses.add(a);
             byFile.put(f, a);
         }
-        List<String> findings = new ArrayList<>(findings(analyses, probe));
+        int baseline = files.indexOf(fast);
+        List<Finding> findings = new ArrayList<>(findings(analyses, baseline, probe));
         Path compareDir = null;
-        String verdict = null;
-        if (slow != null) {
+        if (Files.exists(fast) && Files.exists(slow)) {
             step("comparing the shmem replay with the one 20 µs slower per fault");
             TraceAnalysis a = byFile.get(fast);
             TraceAnalysis b = byFile.get(slow);
@@ -141,18 +158,20 @@ final class DemoCommand implements Callable<Integer> {
             compareDir = work.resolve("compare");
             CompareReport.write(a, b, c, source, 0.05, compareDir, "faultline compare " + fast.getFileName() + " " + slow.getFileName());
             Comparison.PercentileChange p50 = c.getFirst().changes().getFirst();
-            verdict = String.format(Locale.ROOT, "compare: 20 µs more service per fault is a %s: p50 x%.2f [%.2f, %.2f]",
-                    c.getFirst().verdict().label(), p50.ratio(), p50.low(), p50.high());
-            findings.add(Math.min(3, findings.size()), verdict);
+            findings.add(Math.min(3, findings.size()), new Finding(String.format(Locale.ROOT,
+                    "shmem vs shmem 20 µs slower per fault (faultline compare): a %s, p50 x%.2f [%.2f, %.2f]",
+                    c.getFirst().verdict().label(), p50.ratio(), p50.low(), p50.high()), "compare/index.html"));
         }
         StringBuilder intro = new StringBuilder("<h2>Findings</h2>\n<ul>");
-        for (String f : findings) {
-            intro.append("<li>").append(Report.esc(f)).append("</li>");
+        for (Finding f : findings) {
+            intro.append("<li>").append(Report.esc(f.text()));
+            if (f.link() != null) {
+                intro.append(" (<a href=\"").append(Report.esc(f.link())).append("\">").append(f.link().startsWith("#") ? "chart" : "report")
+                        .append("</a>)");
+            }
+            intro.append("</li>");
         }
         intro.append("</ul>\n");
-        if (compareDir != null) {
-            intro.append("<p><a href=\"compare/index.html\">The shmem replay compared with the same replay 20 µs slower per fault</a></p>\n");
-        }
         if (!skipped.isEmpty()) {
             intro.append("<h3>Skipped on this machine</h3>\n<ul>");
             for (String s : skipped) {
@@ -161,7 +180,7 @@ final class DemoCommand implements Callable<Integer> {
             intro.append("</ul>\n");
         }
         step("writing the report");
-        Report.write(analyses, output, "faultline demo", intro.toString());
+        Report.write(analyses, output, "faultline demo", intro.toString(), Math.max(0, baseline));
         if (compareDir != null) {
             Files.move(compareDir, output.resolve("compare"), StandardCopyOption.ATOMIC_MOVE);
         }
@@ -169,8 +188,8 @@ final class DemoCommand implements Callable<Integer> {
 
         PrintWriter o = cl.getOut();
         o.printf(Locale.ROOT, "demo report: %s (%.0f s)%n", output.resolve("index.html"), (System.nanoTime() - t0) / 1e9);
-        for (String f : findings.subList(0, Math.min(3, findings.size()))) {
-            o.println("  " + f);
+        for (Finding f : findings.subList(0, Math.min(4, findings.size()))) {
+            o.println("  " + f.text());
         }
         for (String s : skipped) {
             o.println("  skipped: " + s);
@@ -196,69 +215,70 @@ final class DemoCommand implements Callable<Integer> {
         return out;
     }
 
-    private Path replay(Path trace, Path dir, Backend backend, long delayNanos) throws Exception {
-        ReplayOptions o = ReplayOptions.builder().backend(backend).delayNanos(delayNanos).runs(3, 1).build();
-        ReplayRunner runner;
-        try {
-            runner = new ReplayRunner(ReplayPlanner.plan(trace, o), o);
-            runner.check();
-        } catch (ReplayException e) {
-            skipped.add("replaying on " + backend.label() + ": " + e.getMessage().replace(trace.toString(), trace.getFileName().toString()));
-            return null;
-        }
-        step("replaying " + trace.getFileName() + " on " + backend.label() + (delayNanos > 0 ? " with " + Format.nanos(delayNanos)
-                + " more per fault" : "") + " (warm-ups until the JIT is quiet, then 3 measured runs)");
-        Path out = dir.resolve("replay-" + backend.label() + (delayNanos > 0 ? "-slower" : "") + ".arrow");
-        ReplayRunner.Result r = runner.run(out, "faultline demo", p -> { });
-        var last = r.runs().getLast();
-        long warmUps = r.runs().stream().filter(RunResult::warmup).count();
-        say(String.format(Locale.ROOT, "%,d fault%s a run, %,.0f faults/s (after %d warm-up%s)", last.faults(),
-                last.faults() == 1 ? "" : "s", last.faultsPerSecond(), warmUps, warmUps == 1 ? "" : "s"));
-        return out;
-    }
-
     private static ProbeCell cell(ProbeReport probe, Backend b, ResolveIoctl op) {
         RegisterMode mode = dev.faultline.collector.handler.ResolvePolicy.modeOf(op);
         return probe.cells().stream().filter(c -> c.backend() == b && c.mode() == mode && c.ioctl() == op).findFirst().orElse(null);
     }
 
-    /** Three-plus lines a reader takes away: what a fault costs, what bigger pages change, what the handler's part is. */
-    private static List<String> findings(List<TraceAnalysis> analyses, ProbeReport probe) {
-        List<String> out = new ArrayList<>();
-        GroupStats shmem = null;
-        GroupStats huge = null;
-        GroupStats cont = null;
-        for (TraceAnalysis a : analyses) {
-            for (GroupStats g : a.groups()) {
-                String file = a.file().getFileName().toString();
-                if (file.equals("replay-shmem.arrow") && g.key().ioctl().equals("COPY")) {
-                    shmem = g;
-                }
-                if (file.startsWith("replay-hugetlb") && g.key().ioctl().equals("COPY") && (huge == null || g.key().pageSize() > huge.key().pageSize())) {
-                    huge = g;
-                }
-                if (g.key().ioctl().equals("CONTINUE")) {
-                    cont = g;
-                }
-            }
+    /** One line a reader takes away, and where in the report it comes from (an anchor or a page; null for none). */
+    record Finding(String text, String link) {
+    }
+
+    /**
+     * What a reader takes away, each naming the comparison it comes from: what a fault costs and the
+     * handler's part of it; anon vs shmem and 4K vs 2M (replays of one trace, interleaved); COPY vs
+     * CONTINUE (two of the recordings); the kernel.
+     */
+    private static List<Finding> findings(List<TraceAnalysis> analyses, int baseline, ProbeReport probe) {
+        List<Finding> out = new ArrayList<>();
+        List<ComparisonView.Row> rows = ComparisonView.rows(analyses);
+        ComparisonView.Row shmem = row(rows, "replay-shmem", "COPY");
+        ComparisonView.Row anon = row(rows, "replay-anon", "COPY");
+        ComparisonView.Row huge = row(rows, "replay-hugetlb1g", "COPY");
+        if (huge == null) {
+            huge = row(rows, "replay-hugetlb2m", "COPY");
         }
+        ComparisonView.Row cont = rows.stream().filter(r -> r.group().key().ioctl().equals("CONTINUE")).findFirst().orElse(null);
+        String chart = "#" + ComparisonView.ID + "-percentiles";
         if (shmem != null) {
-            out.add(String.format(Locale.ROOT, "a 4K shmem fault resolved by UFFDIO_COPY takes %s at p50 (%s at p99), of which the "
-                            + "handler's read-to-ioctl-end is %s", Format.nanos(shmem.latency().getValueAtPercentile(50)),
-                    Format.nanos(shmem.latency().getValueAtPercentile(99)), Format.nanos(shmem.service().getValueAtPercentile(50))));
+            GroupStats g = shmem.group();
+            out.add(new Finding(String.format(Locale.ROOT, "a 4K shmem fault resolved by UFFDIO_COPY takes %s at p50 (%s at p99); on "
+                            + "average %s of it waits to be read, %s is the handler's read-to-ioctl-end, %s the wake",
+                    Format.nanos(g.latency().getValueAtPercentile(50)), Format.nanos(g.latency().getValueAtPercentile(99)),
+                    Format.nanos(g.queue().getMean()), Format.nanos(g.service().getMean()), Format.nanos(g.wake().getMean())),
+                    "#" + ComparisonView.ID + "-split"));
+        }
+        if (shmem != null && anon != null) {
+            double p50 = anon.group().latency().getValueAtPercentile(50) / (double) Math.max(1, shmem.group().latency().getValueAtPercentile(50));
+            out.add(new Finding(String.format(Locale.ROOT, "anon vs shmem, the same trace interleaved: anon is %s per fault at p50 "
+                            + "(%s vs %s, x%.2f) and populates its %s MiB in %s vs %s", p50 < 0.95 ? "faster" : p50 > 1.05 ? "slower" : "as fast",
+                    Format.nanos(anon.group().latency().getValueAtPercentile(50)), Format.nanos(shmem.group().latency().getValueAtPercentile(50)),
+                    p50, Format.mib(anon.mib()), Format.nanos(anon.populateNanos()), Format.nanos(shmem.populateNanos())), chart));
         }
         if (shmem != null && huge != null) {
-            out.add(String.format(Locale.ROOT, "the same trace on %s pages faults %.0fx less (%,d vs %,d faults) at %s each",
-                    Format.pageSize(huge.key().pageSize()), (double) shmem.faults() / Math.max(1, huge.faults()), huge.faults(),
-                    shmem.faults(), Format.nanos(huge.latency().getValueAtPercentile(50))));
+            out.add(new Finding(String.format(Locale.ROOT, "4K vs %s pages, the same trace: %.0fx fewer faults (%,d vs %,d a run), "
+                            + "%s vs %s each at p50, and the working set populated in %s vs %s (x%.2f): compare by the whole run, not per fault",
+                    Format.pageSize(huge.group().key().pageSize()), (double) shmem.group().faults() / Math.max(1, huge.group().faults()),
+                    huge.group().faults() / ROUNDS, shmem.group().faults() / ROUNDS,
+                    Format.nanos(huge.group().latency().getValueAtPercentile(50)), Format.nanos(shmem.group().latency().getValueAtPercentile(50)),
+                    Format.nanos(huge.populateNanos()), Format.nanos(shmem.populateNanos()), huge.populateNanos() / shmem.populateNanos()),
+                    "#" + ComparisonView.ID + "-boxes"));
         }
-        if (cont != null && shmem != null) {
-            out.add(String.format(Locale.ROOT, "a MINOR fault resolved by UFFDIO_CONTINUE (page already in the page cache) takes %s at p50: "
-                            + "%.2fx a COPY", Format.nanos(cont.latency().getValueAtPercentile(50)),
-                    (double) cont.latency().getValueAtPercentile(50) / Math.max(1, shmem.latency().getValueAtPercentile(50))));
+        ComparisonView.Row copy = row(rows, "random-shmem-copy", "COPY");
+        if (cont != null && copy != null) {
+            out.add(new Finding(String.format(Locale.ROOT, "COPY vs CONTINUE, two of the recordings: a MINOR fault resolved by "
+                            + "UFFDIO_CONTINUE (the page already in the page cache) takes %s at p50, %.2fx a 4K shmem COPY (%s)",
+                    Format.nanos(cont.group().latency().getValueAtPercentile(50)),
+                    (double) cont.group().latency().getValueAtPercentile(50) / Math.max(1, copy.group().latency().getValueAtPercentile(50)),
+                    Format.nanos(copy.group().latency().getValueAtPercentile(50))), chart));
         }
-        out.add(String.format(Locale.ROOT, "userfaultfd here: %s, opened via %s", probe.kernel(), probe.openedVia()));
+        out.add(new Finding(String.format(Locale.ROOT, "userfaultfd here: %s, opened via %s", probe.kernel(), probe.openedVia()), null));
         return out;
+    }
+
+    /** The row of file {@code name} (without .arrow) whose ioctl is {@code ioctl}, or null. */
+    private static ComparisonView.Row row(List<ComparisonView.Row> rows, String name, String ioctl) {
+        return rows.stream().filter(r -> r.name().equals(name) && r.group().key().ioctl().equals(ioctl)).findFirst().orElse(null);
     }
 
     private void step(String what) {

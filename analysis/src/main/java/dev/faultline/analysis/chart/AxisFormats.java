@@ -36,7 +36,7 @@ final class AxisFormats {
     /** Bytes as {@code 512 MiB}. */
     static NumberFormat bytes() {
         return of(b -> b >= 1L << 30 ? String.format(Locale.ROOT, "%.1f GiB", b / (1L << 30))
-                : b >= 1L << 20 ? String.format(Locale.ROOT, "%.0f MiB", b / (1L << 20))
+                : b >= 1L << 20 ? Format.mib(b / (1L << 20)) + " MiB"
                 : b >= 1L << 10 ? String.format(Locale.ROOT, "%.0f KiB", b / (1L << 10))
                 : String.format(Locale.ROOT, "%.0f B", b));
     }

@@ -7,7 +7,6 @@ import org.HdrHistogram.HistogramIterationValue;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.CategoryAxis;
-import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
@@ -37,6 +36,11 @@ import java.util.List;
  */
 public final class Charts {
     private static final Font TITLE = new Font(Font.SANS_SERIF, Font.BOLD, 15);
+    /** Up to this many curves have their p50 and p99 labelled (every curve has them marked); more would crowd the chart. */
+    private static final int MARKED_CURVES = 4;
+    /** A heatmap is drawn as one image of about this many pixels across, whatever its columns. */
+    private static final int HEATMAP_PIXELS_X = 768;
+    private static final int HEATMAP_PIXELS_Y = 448;
 
     private Charts() {
     }
@@ -47,26 +51,14 @@ public final class Charts {
         if (subtitle != null) {
             c.addSubtitle(new org.jfree.chart.title.TextTitle(subtitle));
         }
-        if (c.getPlot() != null) {
-            c.getPlot().setBackgroundPaint(new Color(0xf7f7f7));
+        if (c.getPlot() instanceof XYPlot xy) {
+            xy.setBackgroundPaint(new Color(0xf7f7f7));
+            xy.setDrawingSupplier(Palette.supplier());
+        } else if (c.getPlot() instanceof CategoryPlot cat) {
+            cat.setBackgroundPaint(new Color(0xf7f7f7));
+            cat.setDrawingSupplier(Palette.supplier());
         }
         return c;
-    }
-
-    private static LogAxis latencyAxis(String label) {
-        LogAxis a = new LogAxis(label);
-        a.setNumberFormatOverride(AxisFormats.nanos());
-        a.setSmallestValue(10);
-        return a;
-    }
-
-    /** A latency axis for wide ranges: a tick per decade (1 µs, 10 µs, 100 µs, 1 ms). */
-    private static LogAxis decadeLatencyAxis(String label) {
-        LogAxis a = latencyAxis(label);
-        a.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1));
-        a.setMinorTickCount(9);
-        a.setMinorTickMarksVisible(true);
-        return a;
     }
 
     /**
@@ -101,8 +93,52 @@ public final class Charts {
         x.setNumberFormatOverride(AxisFormats.percentile());
         x.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1));
         x.setRange(0, 5.2);
-        XYPlot plot = new XYPlot(data, x, decadeLatencyAxis(latencyLabel), new XYLineAndShapeRenderer(true, false));
+        XYLineAndShapeRenderer lines = new XYLineAndShapeRenderer(true, false);
+        for (int i = 0; i < data.getSeriesCount(); i++) {
+            lines.setSeriesPaint(i, Palette.series(i)); // as the dots of markPercentiles
+        }
+        XYPlot plot = new XYPlot(data, x, new LatencyAxis(latencyLabel), lines);
+        markPercentiles(plot, histograms, names, data.getSeriesCount() <= MARKED_CURVES);
         return styled(new JFreeChart(title, TITLE, plot, true), subtitle);
+    }
+
+    /**
+     * Marks each curve's p50 and p99 with a dot in its colour (a second dataset on {@code plot}) and,
+     * when {@code labelled}, writes the value beside it: where a curve sits between axis labels, the
+     * reader still has its figures.
+     */
+    private static void markPercentiles(XYPlot plot, List<Histogram> histograms, List<String> names, boolean labelled) {
+        XYSeriesCollection marks = new XYSeriesCollection();
+        XYLineAndShapeRenderer dots = new XYLineAndShapeRenderer(false, true);
+        for (int i = 0, series = 0; i < names.size(); i++) {
+            Histogram h = histograms.get(i);
+            if (h.getTotalCount() == 0) {
+                continue;
+            }
+            XYSeries m = new XYSeries(names.get(i) + " p50, p99", false);
+            for (double q : new double[] {50, 99}) {
+                double at = Math.log10(1 / (1 - q / 100));
+                double v = Math.max(1, h.getValueAtPercentile(q));
+                m.add(at, v);
+                if (!labelled) {
+                    continue;
+                }
+                org.jfree.chart.annotations.XYTextAnnotation label = new org.jfree.chart.annotations.XYTextAnnotation(
+                        String.format(java.util.Locale.ROOT, " p%.0f %s", q, dev.faultline.analysis.Format.nanos(v)), at, v);
+                // curves that sit together get their labels above and below, alternately
+                label.setTextAnchor(series % 2 == 0 ? org.jfree.chart.ui.TextAnchor.BOTTOM_LEFT : org.jfree.chart.ui.TextAnchor.TOP_LEFT);
+                label.setPaint(Palette.series(series));
+                label.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+                plot.addAnnotation(label);
+            }
+            marks.addSeries(m);
+            dots.setSeriesPaint(series, Palette.series(series));
+            dots.setSeriesShape(series, new java.awt.geom.Ellipse2D.Double(-4, -4, 8, 8));
+            dots.setSeriesVisibleInLegend(series, false);
+            series++;
+        }
+        plot.setDataset(1, marks);
+        plot.setRenderer(1, dots);
     }
 
     /** Box and whisker per ioctl (categories) and backend × page size (series): box p25-p75, line p50, whiskers p1-p99. */
@@ -112,13 +148,29 @@ public final class Charts {
 
     /** The same, with the latency axis labelled {@code latencyLabel}. */
     public static JFreeChart boxes(String title, String subtitle, List<GroupStats> groups, String latencyLabel) {
-        DefaultBoxAndWhiskerCategoryDataset data = new DefaultBoxAndWhiskerCategoryDataset();
+        List<String> categories = new java.util.ArrayList<>();
+        List<String> series = new java.util.ArrayList<>();
+        List<Histogram> hs = new java.util.ArrayList<>();
         for (GroupStats g : groups) {
-            String series = g.key().backend() + " " + dev.faultline.analysis.Format.pageSize(g.key().pageSize())
-                    + (g.key().part().isEmpty() ? "" : " " + g.key().part());
-            addBox(data, g.latency(), series, g.key().ioctl());
+            categories.add(g.key().ioctl());
+            series.add(g.key().backend() + " " + dev.faultline.analysis.Format.pageSize(g.key().pageSize())
+                    + (g.key().part().isEmpty() ? "" : " " + g.key().part()));
+            hs.add(g.latency());
         }
-        return boxChart(title, subtitle, data, "ioctl", latencyLabel);
+        return boxes(title, subtitle, categories, series, hs, latencyLabel);
+    }
+
+    /**
+     * Boxes side by side: histogram {@code i} drawn in category {@code categories[i]} as series
+     * {@code series[i]}, so that the same category of several files stands together.
+     */
+    public static JFreeChart boxes(String title, String subtitle, List<String> categories, List<String> series, List<Histogram> histograms,
+                                   String latencyLabel) {
+        DefaultBoxAndWhiskerCategoryDataset data = new DefaultBoxAndWhiskerCategoryDataset();
+        for (int i = 0; i < histograms.size(); i++) {
+            addBox(data, histograms.get(i), series.get(i), categories.get(i));
+        }
+        return boxChart(title, subtitle, data, "group", latencyLabel);
     }
 
     /** Base and candidate side by side per group: the same boxes as {@link #boxes}. */
@@ -150,34 +202,69 @@ public final class Charts {
         r.setMinOutlierVisible(false);
         r.setMaximumBarWidth(0.12);
         CategoryPlot plot = new CategoryPlot(data, new CategoryAxis(categories),
-                latencyAxis(latencyLabel + " (box p25-p75, line p50, whiskers p1-p99)"), r);
+                new LatencyAxis(latencyLabel + " (box p25-p75, line p50, whiskers p1-p99)"), r);
         return styled(new JFreeChart(title, TITLE, plot, true), subtitle);
     }
 
-    /** The p50 of queue, service and wake stacked per group: where a fault's time goes. */
+    /**
+     * The mean of queue, service and wake stacked per group: where a fault's time goes. Means add up
+     * (mean queue + mean service + mean wake = the mean of t_wake - t_fault over faults that have all
+     * four times), where stacked medians would not.
+     */
     public static JFreeChart decomposition(String title, String subtitle, List<GroupStats> groups) {
+        return decomposition(title, subtitle, groups.stream().map(g -> g.key().label()).toList(), groups);
+    }
+
+    /** The same, group {@code i} shown as {@code names[i]}. */
+    public static JFreeChart decomposition(String title, String subtitle, List<String> names, List<GroupStats> groups) {
         DefaultCategoryDataset data = new DefaultCategoryDataset();
-        for (GroupStats g : groups) {
+        for (int i = 0; i < groups.size(); i++) {
+            GroupStats g = groups.get(i);
             if (g.queue().getTotalCount() == 0 && g.service().getTotalCount() == 0) {
                 continue;
             }
-            String c = g.key().label();
-            data.addValue(p50Micros(g.queue()), "queue (t_read - t_fault)", c);
-            data.addValue(p50Micros(g.service()), "service (t_resolve_end - t_read)", c);
-            data.addValue(p50Micros(g.wake()), "wake (t_wake - t_resolve_end)", c);
+            String c = names.get(i);
+            data.addValue(meanMicros(g.queue()), "queue (t_read - t_fault)", c);
+            data.addValue(meanMicros(g.service()), "service (t_resolve_end - t_read)", c);
+            data.addValue(meanMicros(g.wake()), "wake (t_wake - t_resolve_end)", c);
         }
-        JFreeChart chart = ChartFactory.createStackedBarChart(title, "group", "µs (p50 of each part)", data,
-                PlotOrientation.HORIZONTAL, true, false, false);
+        JFreeChart chart = ChartFactory.createStackedBarChart(title, "group", "µs, mean of each part (the parts add up to the mean latency)",
+                data, PlotOrientation.HORIZONTAL, true, false, false);
         ((StackedBarRenderer) chart.getCategoryPlot().getRenderer()).setShadowVisible(false);
+        ((StackedBarRenderer) chart.getCategoryPlot().getRenderer()).setBarPainter(new org.jfree.chart.renderer.category.StandardBarPainter());
         return styled(chart, subtitle);
     }
 
-    private static double p50Micros(Histogram h) {
-        return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(50) / 1000.0;
+    private static double meanMicros(Histogram h) {
+        return h.getTotalCount() == 0 ? 0 : h.getMean() / 1000.0;
     }
 
     /** Faults per second over time, one line per group. */
     public static JFreeChart rate(String title, String subtitle, List<GroupStats> groups, long t0) {
+        return rate(title, subtitle, groups, t0, java.util.Map.of());
+    }
+
+    /**
+     * The same, with a dashed line where each run of a replay began ({@code runStarts}: run number to
+     * its first fault's time, ns): the rate drops to 0 between runs because nothing faults there.
+     */
+    public static JFreeChart rate(String title, String subtitle, List<GroupStats> groups, long t0, java.util.Map<Integer, Long> runStarts) {
+        JFreeChart chart = rateChart(title, subtitle, groups, t0);
+        if (runStarts.size() > 1) {
+            XYPlot plot = chart.getXYPlot();
+            for (java.util.Map.Entry<Integer, Long> e : runStarts.entrySet()) {
+                org.jfree.chart.plot.ValueMarker m = new org.jfree.chart.plot.ValueMarker((e.getValue() - t0) / 1e9, Color.DARK_GRAY,
+                        new java.awt.BasicStroke(1f, java.awt.BasicStroke.CAP_BUTT, java.awt.BasicStroke.JOIN_MITER, 10f, new float[] {4f, 4f}, 0f));
+                m.setLabel("run " + e.getKey());
+                m.setLabelAnchor(org.jfree.chart.ui.RectangleAnchor.TOP_RIGHT);
+                m.setLabelTextAnchor(org.jfree.chart.ui.TextAnchor.TOP_LEFT);
+                plot.addDomainMarker(m);
+            }
+        }
+        return chart;
+    }
+
+    private static JFreeChart rateChart(String title, String subtitle, List<GroupStats> groups, long t0) {
         XYSeriesCollection data = new XYSeriesCollection();
         for (GroupStats g : groups) {
             TimeGrid grid = g.faultsOverTime();
@@ -205,54 +292,63 @@ public final class Charts {
      */
     public static JFreeChart heatmap(String title, String subtitle, TimeGrid grid, long t0, NumberAxis rowAxis, double rowScale,
                                      boolean trimRows) {
-        int n = Math.max(1, grid.columns()) * grid.rows();
-        double[] xs = new double[n];
-        double[] ys = new double[n];
-        double[] zs = new double[n];
+        int columns = Math.max(1, grid.columns());
         long max = 1;
-        int k = 0;
         int lowRow = grid.rows();
         int highRow = -1;
-        double w = grid.width() / 1e9;
-        for (int c = 0; c < Math.max(1, grid.columns()); c++) {
+        for (int c = 0; c < grid.columns(); c++) {
             for (int r = 0; r < grid.rows(); r++) {
-                long v = grid.columns() == 0 ? 0 : grid.count(c, r);
-                xs[k] = (grid.start() - t0) / 1e9 + c * w;
-                ys[k] = r * rowScale;
-                zs[k] = v;
+                long v = grid.count(c, r);
                 max = Math.max(max, v);
                 if (v > 0) {
                     lowRow = Math.min(lowRow, r);
                     highRow = Math.max(highRow, r);
                 }
-                k++;
             }
         }
-        DefaultXYZDataset data = new DefaultXYZDataset();
-        data.addSeries("count", new double[][] {xs, ys, zs});
-        XYBlockRenderer r = new XYBlockRenderer();
-        r.setBlockWidth(w);
-        r.setBlockHeight(rowScale);
-        r.setBlockAnchor(org.jfree.chart.ui.RectangleAnchor.BOTTOM_LEFT);
-        LookupPaintScale scale = new LookupPaintScale(0, max + 1, Color.WHITE);
-        int steps = 12;
-        for (int i = 0; i < steps; i++) {
-            double from = Math.max(1, Math.pow(max, (double) i / steps));
-            float hue = 0.66f - 0.66f * i / (steps - 1); // blue (few) to red (many)
-            scale.add(from, Color.getHSBColor(hue, 0.85f, 0.95f));
+        int from = 0;
+        int to = grid.rows(); // rows shown: [from, to)
+        if (trimRows && highRow >= 0) {
+            from = Math.max(0, lowRow - 2);
+            to = Math.min(grid.rows(), highRow + 3);
         }
-        r.setPaintScale(scale);
+        LookupPaintScale scale = Palette.viridisLog(max);
+        // one image, not a shape per cell: an SVG of 16,000 cells was 4-6 MB; blocks of whole pixels stay sharp
+        int sx = Math.max(1, HEATMAP_PIXELS_X / columns);
+        int sy = Math.max(1, HEATMAP_PIXELS_Y / (to - from));
+        java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(columns * sx, (to - from) * sy,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.awt.Graphics2D g = image.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, image.getWidth(), image.getHeight());
+        for (int c = 0; c < grid.columns(); c++) {
+            for (int r = from; r < to; r++) {
+                long v = grid.count(c, r);
+                if (v > 0) {
+                    g.setPaint(scale.getPaint(v));
+                    g.fillRect(c * sx, (to - 1 - r) * sy, sx, sy); // row 0 at the bottom
+                }
+            }
+        }
+        g.dispose();
+        double w = grid.width() / 1e9;
         NumberAxis x = new NumberAxis("time since the first fault");
         x.setNumberFormatOverride(AxisFormats.seconds());
-        if (trimRows && highRow >= 0) {
-            rowAxis.setRange(Math.max(0, lowRow - 2) * rowScale, Math.min(grid.rows(), highRow + 3) * rowScale);
-        } else {
-            rowAxis.setRange(0, grid.rows() * rowScale);
-        }
-        XYPlot plot = new XYPlot(data, x, rowAxis, r);
+        double x0 = (grid.start() - t0) / 1e9;
+        x.setRange(x0, x0 + columns * w);
+        rowAxis.setRange(from * rowScale, to * rowScale);
+        XYPlot plot = new XYPlot(new DefaultXYZDataset(), x, rowAxis, new XYBlockRenderer());
+        plot.setBackgroundImage(image);
+        plot.setBackgroundImageAlignment(org.jfree.chart.ui.Align.FIT);
+        plot.setBackgroundImageAlpha(1f);
+        plot.setDomainGridlinesVisible(false);
+        plot.setRangeGridlinesVisible(false);
         JFreeChart chart = styled(new JFreeChart(title, TITLE, plot, false), subtitle);
         NumberAxis legendAxis = new NumberAxis("faults per cell");
+        legendAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits()); // counts are whole faults
+        legendAxis.setRange(0, max + 1);
         PaintScaleLegend legend = new PaintScaleLegend(scale, legendAxis);
+        legend.setSubdivisionCount(64);
         legend.setPosition(RectangleEdge.RIGHT);
         legend.setMargin(4, 4, 4, 4);
         chart.addSubtitle(legend);
