@@ -88,6 +88,7 @@ public final class ReplayPlanner {
         private long[] resOffset = new long[1024];
         private long[] resLength = new long[1024];
         private long[] time = new long[1024];
+        private long[] pushEnd = new long[1024]; // a push's t_resolve_end: faults that began before it may have been caught by it
         private long[] service = new long[1024];
         private int[] mode = new int[1024];
         private long recordedFaults;
@@ -206,6 +207,7 @@ public final class ReplayPlanner {
                 resOffset = Arrays.copyOf(resOffset, m);
                 resLength = Arrays.copyOf(resLength, m);
                 time = Arrays.copyOf(time, m);
+                pushEnd = Arrays.copyOf(pushEnd, m);
                 service = Arrays.copyOf(service, m);
                 mode = Arrays.copyOf(mode, m);
             }
@@ -220,6 +222,7 @@ public final class ReplayPlanner {
             resLength[n] = e.resolveLength;
             time[n] = isPush ? e.tResolveStart : e.tFault != TraceEvent.UNKNOWN ? e.tFault
                     : e.tRead != TraceEvent.UNKNOWN ? e.tRead : e.tResolveStart;
+            pushEnd[n] = isPush ? e.tResolveEnd : TraceEvent.UNKNOWN;
             service[n] = -1;
             if (!isPush && e.tRead != TraceEvent.UNKNOWN && e.tResolveStart != TraceEvent.UNKNOWN && e.tResolveStart >= e.tRead) {
                 service[n] = e.tResolveStart - e.tRead;
@@ -361,7 +364,7 @@ public final class ReplayPlanner {
                     long start = resOffset[i] / p * p;
                     long end = Math.min(lengths[r], ceil(resOffset[i] + resLength[i], p));
                     pending.add(new PendingPush(new Push(r, op, start, end - start, options.resolve() != null ? 0 : mode[i],
-                            Math.max(0, due), -1, 0, 0, -1), time[i]));
+                            Math.max(0, due), -1, 0, 0, -1), time[i], pushEnd[i] != TraceEvent.UNKNOWN ? pushEnd[i] : time[i]));
                     if (op != ResolveIoctl.WAKE) {
                         pushOps.get(r).add(op);
                     }
@@ -476,14 +479,15 @@ public final class ReplayPlanner {
                 int f = byTime[before - 1];
                 long after = pp.time() - faultTime[f];
                 out.add(new Push(p.region(), p.op(), p.offset(), p.length(), p.mode(), p.dueNanos(), faultThread[f], faultTouch[f] + 1,
-                        pace.paced() ? pace.scale(after) : after, overtaken(p, pp.time(), faultTime, faultAt, targets)));
+                        pace.paced() ? pace.scale(after) : after, overtaken(p, pp.end(), faultTime, faultAt, targets)));
             }
             return out;
         }
 
         /**
          * The offset of the page, among those {@code p} covers, of the fault that began last before
-         * the push was recorded at {@code time} (the fault the push overtook), or -1 if none did.
+         * the push's ioctl returned at {@code time} (the fault the push overtook, or caught while it
+         * ran), or -1 if none did.
          */
         private static long overtaken(Push p, long time, long[] faultTime, List<Map<Long, Integer>> faultAt, Backend[] targets) {
             Map<Long, Integer> at = faultAt.get(p.region());
@@ -524,7 +528,8 @@ public final class ReplayPlanner {
     }
 
     /** A push while the planner places it: the recorded time it was issued at. */
-    private record PendingPush(Push push, long time) {
+    /** A push before it is placed: its recorded start ({@code time}) and end ({@code end}, t_resolve_end), ns. */
+    private record PendingPush(Push push, long time, long end) {
     }
 
     /** A region's planned faults while they are collected. */
