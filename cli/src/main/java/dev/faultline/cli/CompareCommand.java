@@ -69,8 +69,23 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "The report directory (default: ${DEFAULT-VALUE}).")
     Path output = Path.of("compare");
 
-    @Option(names = "--threshold", paramLabel = "PCT", description = "The relative change that counts, in percent (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--threshold", "--min-effect"}, paramLabel = "PCT", converter = Percent.class, description = "The smallest "
+            + "relative change that counts, in percent, e.g. 10 or 10%%: a figure regresses only when its whole 95%% interval lies "
+            + "beyond it (default: ${DEFAULT-VALUE}).")
     double threshold = 5;
+
+    /** A percentage with or without its {@code %} sign. */
+    static final class Percent implements CommandLine.ITypeConverter<Double> {
+        @Override
+        public Double convert(String value) {
+            String v = value.strip();
+            try {
+                return Double.parseDouble(v.endsWith("%") ? v.substring(0, v.length() - 1).strip() : v);
+            } catch (NumberFormatException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a percentage (e.g. 10 or 10%)");
+            }
+        }
+    }
 
     @Option(names = "--gate", paramLabel = "WHAT,WHAT", split = ",", description = "What decides a group's verdict: "
             + "percentiles from 50, 90, 99, and populate (the time from the group's first fault to its last resolution). "

@@ -193,6 +193,11 @@ class ReplayCommandTest {
         assertTrue(compare.out().contains("(on p50; resampled 2 vs 2 runs)"), "one page size: gated on p50\n" + compare.out());
         assertTrue(Files.size(dir.resolve("cmp/percentiles-copy-4k-shmem-vs-copy-4k-anon.png")) > 5_000);
 
+        // a minimum effect as Firecracker's A/B tool takes it: no change within 500%
+        CliRun lenient = CliRun.of("compare", shmem.toString(), anon.toString(), "--min-effect", "500%", "-o", dir.resolve("cmp2").toString());
+        assertEquals(0, lenient.exit(), lenient.out() + lenient.err());
+        assertTrue(lenient.out().contains("no regression at a 500.0% threshold"), lenient.out());
+
         CliRun bad = CliRun.of("replay", t.toString(), "--backend", "shmem,shmem");
         assertEquals(2, bad.exit());
         assertTrue(bad.err().startsWith("--backend: 'shmem' is listed twice"), bad.err());
