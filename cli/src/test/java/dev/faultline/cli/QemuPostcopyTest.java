@@ -90,24 +90,34 @@ class QemuPostcopyTest {
             long need = 2L * megabytes / 2 + 4; // source and destination, 2 MiB each
             assumeTrue(HugePages.free(2 << 20) >= need, "needs " + need + " free 2M huge pages: " + HugePages.reserveHint(2 << 20, need));
         }
-        Path trace = dir.resolve("postcopy.arrow");
-        PostcopyMigration.Outcome outcome;
-        CliRun capture;
-        Map<Integer, UffdIoctlCount.Counts> kernel;
-        try (PostcopyMigration m = PostcopyMigration.start(dir, ram, megabytes, 1, preempt)) {
-            current = m;
-            long pid = m.destinationPid();
-            // the operator's way: attach to the destination while it waits, before QEMU has a userfaultfd
-            CliRun.Running running = CliRun.start("record", "--pid", Long.toString(pid), "--qmp", m.faultlineQmp().toString(),
-                    "--json", "-o", trace.toString());
-            assertTrue(running.awaitErr("probes attached", 60_000), running.err());
-            assertTrue(running.err().contains("no userfaultfd yet: waiting for one"), running.err());
-            try (UffdIoctlCount count = UffdIoctlCount.start(pid, dir)) {
-                outcome = m.migrate(300);
-                m.quit(); // QEMU exits: the capture ends
-                capture = running.join(30_000);
-                kernel = count.finish(10_000);
+        Path trace = null;
+        PostcopyMigration.Outcome outcome = null;
+        CliRun capture = null;
+        Map<Integer, UffdIoctlCount.Counts> kernel = null;
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            Path at = Files.createDirectories(dir.resolve("attempt" + attempt));
+            trace = at.resolve("postcopy.arrow");
+            try (PostcopyMigration m = PostcopyMigration.start(at, ram, megabytes, 1, preempt)) {
+                current = m;
+                long pid = m.destinationPid();
+                // the operator's way: attach to the destination while it waits, before QEMU has a userfaultfd
+                CliRun.Running running = CliRun.start("record", "--pid", Long.toString(pid), "--qmp", m.faultlineQmp().toString(),
+                        "--json", "-o", trace.toString());
+                assertTrue(running.awaitErr("probes attached", 60_000), running.err());
+                assertTrue(running.err().contains("no userfaultfd yet: waiting for one"), running.err());
+                try (UffdIoctlCount count = UffdIoctlCount.start(pid, at)) {
+                    outcome = m.migrate(300);
+                    m.quit(); // QEMU exits: the capture ends
+                    capture = running.join(30_000);
+                    kernel = count.finish(10_000);
+                }
             }
+            // 16 huge pages: now and then the stream places every one before the vCPU touches it, and there is no
+            // fault of the vCPU to check; migrate again rather than pass on nothing
+            if (ram != PostcopyMigration.Ram.HUGETLB2M || QemuBlocktimeTrace.read(current.blocktimeTrace()).begun > 0) {
+                break;
+            }
+            System.out.println(ram + " attempt " + attempt + ": the vCPU took no fault (the stream placed every page first)");
         }
         assertEquals(0, capture.exit(), capture.err());
         JsonNode summary = new ObjectMapper().readTree(capture.out());

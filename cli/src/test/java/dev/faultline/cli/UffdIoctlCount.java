@@ -53,7 +53,9 @@ final class UffdIoctlCount implements AutoCloseable {
 
     /** Starts counting the ioctls of {@code pid}; returns once bpftrace's probes are attached. */
     static UffdIoctlCount start(long pid, Path dir) throws Exception {
+        // BEGIN runs once every probe is attached ("Attaching N probes" is printed before): nothing is missed after it
         String script = """
+                BEGIN { printf("counting\\n"); }
                 tracepoint:syscalls:sys_enter_ioctl /pid == PID && ((args->cmd >> 8) & 0xff) == 0xaa/ {
                   $nr = args->cmd & 0xff;
                   $a = args->arg;
@@ -80,7 +82,7 @@ final class UffdIoctlCount implements AutoCloseable {
         Process p = new ProcessBuilder("bpftrace", "--no-warnings", file.toString()).redirectErrorStream(true).start();
         UffdIoctlCount c = new UffdIoctlCount(p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!c.saw("Attaching")) {
+        while (!c.saw("counting")) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
                 p.destroyForcibly();
                 throw new IllegalStateException("bpftrace did not attach: " + c.output());
