@@ -147,7 +147,7 @@ final class DemoCommand implements Callable<Integer> {
             byFile.put(f, a);
         }
         int baseline = files.indexOf(fast);
-        List<Finding> findings = new ArrayList<>(findings(analyses, baseline, probe));
+        List<Finding> findings = new ArrayList<>(findings(analyses, probe));
         Path compareDir = null;
         if (Files.exists(fast) && Files.exists(slow)) {
             step("comparing the shmem replay with the one 20 µs slower per fault");
@@ -229,7 +229,7 @@ final class DemoCommand implements Callable<Integer> {
      * handler's part of it; anon vs shmem and 4K vs 2M (replays of one trace, interleaved); COPY vs
      * CONTINUE (two of the recordings); the kernel.
      */
-    private static List<Finding> findings(List<TraceAnalysis> analyses, int baseline, ProbeReport probe) {
+    private static List<Finding> findings(List<TraceAnalysis> analyses, ProbeReport probe) {
         List<Finding> out = new ArrayList<>();
         List<ComparisonView.Row> rows = ComparisonView.rows(analyses);
         ComparisonView.Row shmem = row(rows, "replay-shmem", "COPY");
