@@ -259,17 +259,16 @@ public final class Comparison {
      * run with both ends of its time known.
      */
     private static PopulateChange populate(Map<Integer, RunSpan> b, Map<Integer, RunSpan> c, double threshold, SplittableRandom random) {
-        double[] bt = b.values().stream().filter(s -> s.nanos() > 0).mapToDouble(RunSpan::nanos).sorted().toArray();
-        double[] ct = c.values().stream().filter(s -> s.nanos() > 0).mapToDouble(RunSpan::nanos).sorted().toArray();
+        double[] bt = RunSpan.sorted(b.values(), RunSpan::nanos);
+        double[] ct = RunSpan.sorted(c.values(), RunSpan::nanos);
         if (bt.length == 0 || ct.length == 0) {
             return null;
         }
-        double bMib = median(b.values().stream().filter(s -> s.nanos() > 0).mapToDouble(RunSpan::mib).sorted().toArray());
-        double cMib = median(c.values().stream().filter(s -> s.nanos() > 0).mapToDouble(RunSpan::mib).sorted().toArray());
+        double bMib = RunSpan.median(b.values(), RunSpan::mib);
+        double cMib = RunSpan.median(c.values(), RunSpan::mib);
         double ratio = median(ct) / median(bt);
-        if (bt.length < 2 || ct.length < 2) {
-            Verdict v = ratio > 1 + threshold ? Verdict.REGRESSION : ratio < 1 - threshold ? Verdict.IMPROVEMENT : Verdict.NO_CHANGE;
-            return new PopulateChange(bMib, cMib, median(bt), median(ct), ratio, Double.NaN, Double.NaN, v);
+        if (bt.length < 2 || ct.length < 2) { // nothing to resample: the ratio alone is its own interval
+            return new PopulateChange(bMib, cMib, median(bt), median(ct), ratio, Double.NaN, Double.NaN, verdict(ratio, ratio, threshold));
         }
         double[] ratios = new double[RESAMPLES];
         for (int i = 0; i < RESAMPLES; i++) {
@@ -461,7 +460,8 @@ public final class Comparison {
         return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * r.nextDouble());
     }
 
-    private static double median(double[] sorted) {
+    /** The median of ascending {@code sorted} (not empty). */
+    static double median(double[] sorted) {
         int n = sorted.length;
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }

@@ -60,14 +60,9 @@ public final class ComparisonView {
                 double nanos = Double.NaN;
                 if (g.key().part().isEmpty()) {
                     GroupKey k = new GroupKey(g.key().ioctl(), g.key().pageSize(), g.key().backend(), "");
-                    double[] t = a.spans().getOrDefault(k, Map.of()).values().stream().filter(s -> s.nanos() > 0)
-                            .mapToDouble(RunSpan::nanos).sorted().toArray();
-                    double[] m = a.spans().getOrDefault(k, Map.of()).values().stream().filter(s -> s.nanos() > 0)
-                            .mapToDouble(RunSpan::mib).sorted().toArray();
-                    if (t.length > 0) {
-                        nanos = median(t);
-                        mib = median(m);
-                    }
+                    java.util.Collection<RunSpan> runs = a.spans().getOrDefault(k, Map.of()).values();
+                    nanos = RunSpan.median(runs, RunSpan::nanos);
+                    mib = RunSpan.median(runs, RunSpan::mib);
                 }
                 rows.add(new Row(f, names.get(f), g, mib, nanos));
             }
@@ -203,10 +198,5 @@ public final class ComparisonView {
 
     private static Object nullIfNaN(double v) {
         return Double.isNaN(v) || Double.isInfinite(v) ? null : v;
-    }
-
-    private static double median(double[] sorted) {
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

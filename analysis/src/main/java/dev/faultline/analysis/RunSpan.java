@@ -31,6 +31,17 @@ public record RunSpan(long faults, long bytes, long first, long last) {
         return bytes == 0 ? 0 : nanos() / mib();
     }
 
+    /** {@code figure} of each run whose time is known ({@link #nanos()} above 0), ascending. */
+    public static double[] sorted(java.util.Collection<RunSpan> runs, java.util.function.ToDoubleFunction<RunSpan> figure) {
+        return runs.stream().filter(s -> s.nanos() > 0).mapToDouble(figure).sorted().toArray();
+    }
+
+    /** The median of {@code figure} over the runs whose time is known; NaN when no run's is. */
+    public static double median(java.util.Collection<RunSpan> runs, java.util.function.ToDoubleFunction<RunSpan> figure) {
+        double[] v = sorted(runs, figure);
+        return v.length == 0 ? Double.NaN : Comparison.median(v);
+    }
+
     /** Both spans as one: counts added, the earlier first and the later last. */
     public RunSpan plus(RunSpan o) {
         return new RunSpan(faults + o.faults, bytes + o.bytes, minKnown(first, o.first), Math.max(last, o.last));

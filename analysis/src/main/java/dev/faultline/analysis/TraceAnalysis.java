@@ -82,12 +82,8 @@ public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> f
         if (byRun.size() < 2 || !g.key().part().isEmpty()) {
             return g.faultsPerSecond();
         }
-        double[] rates = byRun.values().stream().filter(r -> r.nanos() > 0).mapToDouble(r -> r.faults() * 1e9 / r.nanos()).sorted().toArray();
-        if (rates.length == 0) {
-            return g.faultsPerSecond();
-        }
-        int n = rates.length;
-        return n % 2 == 1 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
+        double rate = RunSpan.median(byRun.values(), r -> r.faults() * 1e9 / r.nanos());
+        return Double.isNaN(rate) ? g.faultsPerSecond() : rate;
     }
 
     /** Rows of an address map: the region's length split into this many bands. */

@@ -24,9 +24,6 @@ import dev.faultline.core.uffd.ResolveIoctl;
 import dev.faultline.replay.InterleavedReplay;
 import dev.faultline.replay.ReplayException;
 import dev.faultline.replay.ReplayOptions;
-import dev.faultline.replay.ReplayRunner;
-import dev.faultline.replay.RunResult;
-import dev.faultline.replay.plan.ReplayPlanner;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -130,9 +127,8 @@ final class DemoCommand implements Callable<Integer> {
         for (InterleavedReplay.Side side : interleaved.sides()) {
             if (side.results() != null) {
                 files.add(side.results());
-                double[] fps = side.runs().stream().mapToDouble(RunResult::faultsPerSecond).sorted().toArray();
                 say(String.format(Locale.ROOT, "%-13s %,d faults a run, %,.0f faults/s (median of %d runs)", side.variant().label(),
-                        side.runs().getLast().faults(), fps[fps.length / 2], fps.length));
+                        side.runs().getLast().faults(), VariantReplay.medianFaultsPerSecond(side), side.runs().size()));
             }
         }
         Path fast = data.resolve("replay-shmem.arrow");

@@ -196,7 +196,8 @@ final class VariantReplay {
         }
     }
 
-    private static double medianFaultsPerSecond(InterleavedReplay.Side s) {
+    /** The faults/s of the variant's median measured run (the upper of the middle two for an even count); 0 without runs. */
+    static double medianFaultsPerSecond(InterleavedReplay.Side s) {
         double[] fps = s.runs().stream().mapToDouble(RunResult::faultsPerSecond).sorted().toArray();
         return fps.length == 0 ? 0 : fps[fps.length / 2];
     }

@@ -2,7 +2,6 @@ package dev.faultline.replay;
 
 import dev.faultline.analysis.Report;
 import dev.faultline.core.region.SystemMemory;
-import dev.faultline.replay.plan.RegionPlan;
 import dev.faultline.replay.plan.ReplayPlan;
 import dev.faultline.replay.plan.ReplayPlanner;
 import org.HdrHistogram.Histogram;
@@ -176,7 +175,7 @@ public final class InterleavedReplay {
     /** One measured run of {@code s}, with its warm-ups, into a run file of its own. */
     private void turn(Side s, int round, Path work, String command, Consumer<Side> refused, Consumer<Progress> progress)
             throws IOException {
-        SystemMemory.warm(residentBytes(s.plan));
+        SystemMemory.warm(s.plan.residentBytes());
         ReplayRunner runner = new ReplayRunner(s.plan, single(s.variant.options()));
         current = runner;
         Path file = work.resolve(s.variant.label() + "-" + round + ".arrow");
@@ -216,16 +215,5 @@ public final class InterleavedReplay {
     /** The variant's options for one measured run. */
     private static ReplayOptions single(ReplayOptions o) {
         return o.toBuilder().runs(1, o.warmup()).build();
-    }
-
-    /** Bytes of ordinary memory (not hugetlb's reserved pool) a run of {@code plan} makes resident. */
-    private static long residentBytes(ReplayPlan plan) {
-        long bytes = 0;
-        for (RegionPlan r : plan.regions()) {
-            if (!r.backend().isHugetlb()) {
-                bytes += r.residentBytes();
-            }
-        }
-        return bytes;
     }
 }

@@ -124,14 +124,12 @@ public final class ReplayRunner {
      */
     public void check() {
         Map<Long, Long> hugeNeed = new TreeMap<>();
-        long bytes = 0;
         for (RegionPlan r : plan.regions()) {
             if (r.backend().isHugetlb()) {
                 hugeNeed.merge(r.pageSize(), r.length() / r.pageSize(), Long::sum); // hugetlb reserves at mmap
-            } else {
-                bytes += r.residentBytes() + (r.opsUsed().contains(ResolveIoctl.MOVE) ? r.length() : 0);
             }
         }
+        long bytes = plan.residentBytes();
         for (Map.Entry<Long, Long> e : hugeNeed.entrySet()) {
             long need = e.getValue() + 1; // +1 for the probe's page
             long free = HugePages.free(e.getKey());
@@ -267,7 +265,8 @@ public final class ReplayRunner {
             for (RegionPlan r : plan.regions()) {
                 PageSource source = PageSource.pattern(r.maxRangeLength(), TracePolicy.FILL);
                 closers.add(source);
-                TracePolicy policy = new TracePolicy(r, source, options.delay().fromTrace() ? 0 : options.delay().nanos());
+                TracePolicy policy = new TracePolicy(r, source, options.delay().fromTrace() ? 0 : options.delay().nanos(),
+                        plan.waitsForReads(r.id()));
                 closers.add(policy);
                 Region region = Region.map(r.backend(), r.length());
                 closers.add(region);

@@ -37,14 +37,18 @@ public final class TracePolicy extends ResolvePolicy {
     private final ResolvePolicy[] byOp = new ResolvePolicy[ResolveIoctl.values().length];
     private final ResolvePolicy primary;
     private final long delayNanos;
-    /** Per planned fault, 1 once the handler has read it: what a push that overtook it waits for. */
+    /**
+     * Per planned fault, 1 once the handler has read it: what a push that overtook it waits for;
+     * null when no push waits in this region, so the fault path does not look the fault up for it.
+     */
     private final AtomicIntegerArray read;
 
     /**
      * @param source     content for COPY, CONTINUE, WP and MOVE; must serve {@link RegionPlan#maxRangeLength()} bytes
      * @param delayNanos added before every fault's ioctl when the plan has no delays of its own (0: none)
+     * @param trackReads whether a push waits for this region's faults to be read ({@link #faultRead})
      */
-    public TracePolicy(RegionPlan plan, PageSource source, long delayNanos) {
+    public TracePolicy(RegionPlan plan, PageSource source, long delayNanos, boolean trackReads) {
         super(primaryOf(plan), plan.mode(), source);
         this.plan = plan;
         this.delayNanos = delayNanos;
@@ -52,7 +56,7 @@ public final class TracePolicy extends ResolvePolicy {
             byOp[op.ordinal()] = ResolvePolicy.of(op, source);
         }
         this.primary = byOp[ioctl().ordinal()];
-        this.read = new AtomicIntegerArray(plan.faults());
+        this.read = trackReads ? new AtomicIntegerArray(plan.faults()) : null;
     }
 
     private static ResolveIoctl primaryOf(RegionPlan plan) {
@@ -107,19 +111,24 @@ public final class TracePolicy extends ResolvePolicy {
 
     @Override
     public void serve(long offset, long pageSize) {
-        int i = plan.find(offset / pageSize);
-        if (i >= 0) {
-            read.lazySet(i, 1);
+        long wait = delayNanos;
+        if (read != null || plan.hasDelays()) {
+            int i = plan.find(offset / pageSize);
+            if (i >= 0 && read != null) {
+                read.lazySet(i, 1);
+            }
+            if (plan.hasDelays()) {
+                wait = i < 0 ? 0 : plan.delay(i);
+            }
         }
-        long wait = plan.hasDelays() ? (i < 0 ? 0 : plan.delay(i)) : delayNanos;
         if (wait > 0) {
             delay(wait);
         }
     }
 
-    /** Whether the handler has read the fault on the planned page at region offset {@code offset}. */
+    /** Whether the handler has read the fault on the planned page at region offset {@code offset} (always false unless tracking reads). */
     public boolean faultRead(long offset) {
-        int i = plan.find(offset / plan.pageSize());
+        int i = read == null ? -1 : plan.find(offset / plan.pageSize());
         return i >= 0 && read.get(i) != 0;
     }
 

@@ -41,6 +41,30 @@ public record ReplayPlan(Path trace, TraceHeader header, List<RegionPlan> region
         return n;
     }
 
+    /**
+     * Bytes of ordinary memory (not hugetlb's reserved pool) a run makes resident: each region's
+     * {@link RegionPlan#residentBytes()}, and the source a MOVE takes its pages from.
+     */
+    public long residentBytes() {
+        long bytes = 0;
+        for (RegionPlan r : regions) {
+            if (!r.backend().isHugetlb()) {
+                bytes += r.residentBytes() + (r.opsUsed().contains(ResolveIoctl.MOVE) ? r.length() : 0);
+            }
+        }
+        return bytes;
+    }
+
+    /** Whether some push waits for a fault in {@code region} to be read before it goes ({@link Push#takenOffset()}). */
+    public boolean waitsForReads(int region) {
+        for (Push p : pushes) {
+            if (p.region() == region && p.takenOffset() >= 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Touches over every thread. */
     public long touches() {
         long n = 0;
