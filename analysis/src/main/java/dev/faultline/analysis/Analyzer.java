@@ -304,15 +304,21 @@ public final class Analyzer {
                     GroupStats gs = groups.computeIfAbsent(k, key -> new GroupStats(key, start));
                     Histogram latency = decode(e.histLatency);
                     Histogram service = decode(e.histService);
-                    gs.addSummary(e.count, e.tRead, e.tResolveEnd, latency, decode(e.histQueue), service);
+                    Histogram endToEnd = decode(e.histEndToEnd);
+                    gs.addSummary(e.count, e.tRead, e.tResolveEnd, latency, decode(e.histQueue), service, endToEnd,
+                            decode(e.histWake));
                     GroupKey rk = new GroupKey(e.ioctl.name(), r.pageSize(i), r.backend(i), "");
+                    int run = Math.max(0, e.run); // a fleet summary's rows are one per trace and run
+                    if (endToEnd != null) {
+                        runHistogram(runsEndToEnd, rk, run).add(endToEnd);
+                    }
                     if (latency != null) {
-                        runHistogram(runsFaultToResolve, rk, 0).add(latency);
+                        runHistogram(runsFaultToResolve, rk, run).add(latency);
                     }
                     if (service != null) {
-                        runHistogram(runsService, rk, 0).add(service);
+                        runHistogram(runsService, rk, run).add(service);
                     }
-                    addToSpan(spans.computeIfAbsent(rk, x -> new TreeMap<>()).computeIfAbsent(0, x -> newSpan()), e.count,
+                    addToSpan(spans.computeIfAbsent(rk, x -> new TreeMap<>()).computeIfAbsent(run, x -> newSpan()), e.count,
                             r.pageSize(i), e.tRead, e.tResolveEnd);
                     lastIoctl = null; // the row cache no longer holds
                 }

@@ -72,6 +72,18 @@ public final class GroupStats {
      * with their histograms (null where the row has none): fault -> resolve, queue, service.
      */
     public void addSummary(long count, long from, long to, Histogram latency, Histogram queueTimes, Histogram serviceTimes) {
+        addSummary(count, from, to, latency, queueTimes, serviceTimes, null, null);
+    }
+
+    /** As {@link #addSummary(long, long, long, Histogram, Histogram, Histogram)}, with end to end and wake (fleet summaries of replays). */
+    public void addSummary(long count, long from, long to, Histogram latency, Histogram queueTimes, Histogram serviceTimes,
+                           Histogram endToEndTimes, Histogram wakeTimes) {
+        if (endToEndTimes != null) {
+            endToEnd.add(endToEndTimes);
+        }
+        if (wakeTimes != null) {
+            wake.add(wakeTimes);
+        }
         faults += count;
         if (from != Long.MIN_VALUE && to != Long.MIN_VALUE) {
             first = Math.min(first, from);

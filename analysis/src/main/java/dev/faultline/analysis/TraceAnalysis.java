@@ -73,13 +73,14 @@ public record TraceAnalysis(Path file, TraceHeader header, Map<String, String> f
     }
 
     /**
-     * Faults per second of {@code g}: with several runs, the median over runs of each run's rate over
-     * its own span (the gaps between runs, where a replay did other work, left out); else the
-     * group's rate over its span.
+     * Faults per second of {@code g}: the median over runs of each run's faults over its own span,
+     * first fault to last resolution (with several runs the gaps between them, where a replay did
+     * other work, are left out; a fleet summary's runs are its traces). A group split by thread,
+     * region … has no per-run span: its rate is over its faults' times.
      */
     public double faultsPerSecond(GroupStats g) {
         Map<Integer, RunSpan> byRun = spans.getOrDefault(new GroupKey(g.key().ioctl(), g.key().pageSize(), g.key().backend(), ""), Map.of());
-        if (byRun.size() < 2 || !g.key().part().isEmpty()) {
+        if (byRun.isEmpty() || !g.key().part().isEmpty()) {
             return g.faultsPerSecond();
         }
         double rate = RunSpan.median(byRun.values(), r -> r.faults() * 1e9 / r.nanos());

@@ -82,7 +82,7 @@ final class InspectCommand implements Callable<Integer> {
                     all.add(e.tFault, e.tRead, e.tResolveEnd, e.tWake);
                 } else if (e.kind == EventKind.FAULT_HISTOGRAM) {
                     all.addSummary(e.count, e.tRead, e.tResolveEnd, histogram(e.histLatency), histogram(e.histQueue),
-                            histogram(e.histService));
+                            histogram(e.histService), histogram(e.histEndToEnd), histogram(e.histWake));
                 }
                 byKind[e.kind.ordinal()]++;
                 byIoctl[e.ioctl.ordinal()]++;

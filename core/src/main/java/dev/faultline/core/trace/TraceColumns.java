@@ -45,6 +45,8 @@ final class TraceColumns {
     final VarBinaryVector histLatency;
     final VarBinaryVector histQueue;
     final VarBinaryVector histService;
+    final VarBinaryVector histEndToEnd; // null in summary files written before it too
+    final VarBinaryVector histWake;
 
     /**
      * @param name the file's name, for the refusal message
@@ -78,6 +80,8 @@ final class TraceColumns {
         histLatency = root.getVector(TraceSchema.HIST_LATENCY) instanceof VarBinaryVector b1 ? b1 : null;
         histQueue = root.getVector(TraceSchema.HIST_QUEUE) instanceof VarBinaryVector b2 ? b2 : null;
         histService = root.getVector(TraceSchema.HIST_SERVICE) instanceof VarBinaryVector b3 ? b3 : null;
+        histEndToEnd = root.getVector(TraceSchema.HIST_END_TO_END) instanceof VarBinaryVector b4 ? b4 : null;
+        histWake = root.getVector(TraceSchema.HIST_WAKE) instanceof VarBinaryVector b5 ? b5 : null;
     }
 
     private static <T extends FieldVector> T column(VectorSchemaRoot root, String name, String column, Class<T> type)

@@ -47,6 +47,9 @@ public final class TraceEvent {
     public byte[] histLatency;
     public byte[] histQueue;
     public byte[] histService;
+    /** FAULT_HISTOGRAM: end to end and wake, where the rows summed had them (fleet summaries of replays), or null. */
+    public byte[] histEndToEnd;
+    public byte[] histWake;
 
     /** Resets every field to its empty value. */
     public TraceEvent clear() {
@@ -75,6 +78,8 @@ public final class TraceEvent {
         histLatency = null;
         histQueue = null;
         histService = null;
+        histEndToEnd = null;
+        histWake = null;
         return this;
     }
 
@@ -105,6 +110,8 @@ public final class TraceEvent {
         histLatency = other.histLatency;
         histQueue = other.histQueue;
         histService = other.histService;
+        histEndToEnd = other.histEndToEnd;
+        histWake = other.histWake;
         return this;
     }
 
@@ -117,7 +124,8 @@ public final class TraceEvent {
                 && tResolveStart == e.tResolveStart && tResolveEnd == e.tResolveEnd && tWake == e.tWake
                 && run == e.run && count == e.count && countTimed == e.countTimed && totalNanos == e.totalNanos
                 && totalFaultNanos == e.totalFaultNanos && java.util.Arrays.equals(histLatency, e.histLatency)
-                && java.util.Arrays.equals(histQueue, e.histQueue) && java.util.Arrays.equals(histService, e.histService);
+                && java.util.Arrays.equals(histQueue, e.histQueue) && java.util.Arrays.equals(histService, e.histService)
+                && java.util.Arrays.equals(histEndToEnd, e.histEndToEnd) && java.util.Arrays.equals(histWake, e.histWake);
     }
 
     @Override

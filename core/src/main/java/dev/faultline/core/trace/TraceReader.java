@@ -306,6 +306,8 @@ public final class TraceReader implements AutoCloseable {
             e.histLatency = null;
             e.histQueue = null;
             e.histService = null;
+            e.histEndToEnd = null;
+            e.histWake = null;
             return;
         }
         e.count = c.count.get(i);
@@ -315,6 +317,8 @@ public final class TraceReader implements AutoCloseable {
         e.histLatency = c.histLatency.isNull(i) ? null : c.histLatency.get(i);
         e.histQueue = c.histQueue.isNull(i) ? null : c.histQueue.get(i);
         e.histService = c.histService.isNull(i) ? null : c.histService.get(i);
+        e.histEndToEnd = c.histEndToEnd == null || c.histEndToEnd.isNull(i) ? null : c.histEndToEnd.get(i);
+        e.histWake = c.histWake == null || c.histWake.isNull(i) ? null : c.histWake.get(i);
     }
 
     /**

@@ -65,6 +65,14 @@ public final class TraceSchema {
     public static final String HIST_QUEUE = "hist_queue";
     /** Summary files, FAULT_HISTOGRAM: HdrHistogram of read to resolve (service), ns. */
     public static final String HIST_SERVICE = "hist_service";
+    /**
+     * Summary files, FAULT_HISTOGRAM: HdrHistogram of fault entry to the faulting thread running
+     * again ({@code t_wake - t_fault}), ns; only where the rows summed had it (a fleet summary of
+     * replays). Files written before it lack the column.
+     */
+    public static final String HIST_END_TO_END = "hist_end_to_end";
+    /** Summary files, FAULT_HISTOGRAM: HdrHistogram of resolve to wake ({@code t_wake - t_resolve_end}), ns; as {@link #HIST_END_TO_END}. */
+    public static final String HIST_WAKE = "hist_wake";
 
     /** Rows per record batch at most. */
     public static final int BATCH_ROWS = 64 * 1024;
@@ -130,6 +138,8 @@ public final class TraceSchema {
             f.add(plain(HIST_LATENCY, BINARY, true));
             f.add(plain(HIST_QUEUE, BINARY, true));
             f.add(plain(HIST_SERVICE, BINARY, true));
+            f.add(plain(HIST_END_TO_END, BINARY, true));
+            f.add(plain(HIST_WAKE, BINARY, true));
         }
         return new Schema(f, metadata);
     }

@@ -199,6 +199,8 @@ public final class TraceWriter implements AutoCloseable {
             c.histLatency.setNull(i);
             c.histQueue.setNull(i);
             c.histService.setNull(i);
+            c.histEndToEnd.setNull(i);
+            c.histWake.setNull(i);
             return;
         }
         c.count.set(i, e.count);
@@ -208,6 +210,8 @@ public final class TraceWriter implements AutoCloseable {
         setBytes(c.histLatency, i, e.histLatency);
         setBytes(c.histQueue, i, e.histQueue);
         setBytes(c.histService, i, e.histService);
+        setBytes(c.histEndToEnd, i, e.histEndToEnd);
+        setBytes(c.histWake, i, e.histWake);
     }
 
     private static void setBytes(org.apache.arrow.vector.VarBinaryVector v, int i, byte[] b) {
