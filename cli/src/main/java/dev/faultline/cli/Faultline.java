@@ -27,11 +27,12 @@ import java.nio.file.NoSuchFileException;
             "",
             "The data flows: record (a built-in workload, or another process's handler with --pid or -- COMMAND) "
                 + "writes a trace; replay re-drives it and writes results; analyze charts either, compare says "
-                + "whether one regressed against another. probe shows what this kernel can do.",
+                + "whether one regressed against another; export writes them as Parquet for fleet-scale engines. probe shows what "
+                + "this kernel can do.",
             "",
             "New here? 'faultline demo' records, replays and charts on built-in defaults.",
             "Run 'faultline COMMAND --help' for a command's options and examples."},
-        subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, AnalyzeCommand.class, CompareCommand.class, BenchCommand.class, DemoCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, AnalyzeCommand.class, CompareCommand.class, ExportCommand.class, BenchCommand.class, DemoCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Faultline implements Runnable {
     /** Exit status when the work failed. */
     public static final int EXIT_FAILED = 1;

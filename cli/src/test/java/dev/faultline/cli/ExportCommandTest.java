@@ -1,0 +1,59 @@
+package dev.faultline.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code faultline export} as a user runs it: without Hadoop on the class path, one line per trace, one-line refusals. */
+class ExportCommandTest {
+    private static final Path TRACES = Path.of("../traces");
+
+    @Test
+    void theSampleTracesExportWithoutHadoopOnTheClassPath(@TempDir Path dir) throws Exception {
+        assertThrows(ClassNotFoundException.class, () -> Class.forName("org.apache.hadoop.conf.Configuration"),
+                "the command line carries no Hadoop: Parquet is written without it");
+        List<String> traces;
+        try (Stream<Path> s = Files.list(TRACES)) {
+            traces = s.filter(p -> p.toString().endsWith(".arrow")).map(Path::toString).sorted().toList();
+        }
+        Path out = dir.resolve("table");
+        List<String> args = new java.util.ArrayList<>(List.of("export"));
+        args.addAll(traces);
+        args.addAll(List.of("-o", out.toString()));
+        CliRun run = CliRun.of(args.toArray(String[]::new));
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("exported ") && run.out().contains("partitioned by kernel, backend"), run.out());
+        for (String t : traces) {
+            assertTrue(run.out().contains(t + ": "), "a line for " + t + ": " + run.out());
+        }
+        try (Stream<Path> s = Files.walk(out)) {
+            List<Path> files = s.filter(p -> p.toString().endsWith(".parquet")).toList();
+            assertTrue(files.size() >= traces.size(), files.toString());
+            assertTrue(files.stream().anyMatch(p -> p.toString().contains("/backend=hugetlb/")), files.toString());
+        }
+    }
+
+    @Test
+    void aMissingTraceOrAFileAsTheOutputIsRefusedInOneLine(@TempDir Path dir) throws Exception {
+        CliRun missing = CliRun.of("export", dir.resolve("nope.arrow").toString(), "-o", dir.resolve("t").toString());
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().startsWith("faultline export: ") && missing.err().contains("nope.arrow"), missing.err());
+        assertEquals(1, missing.err().strip().lines().count(), missing.err());
+        Path file = Files.writeString(dir.resolve("f"), "x");
+        CliRun notDir = CliRun.of("export", TRACES.resolve("zipf-shmem-copy.arrow").toString(), "-o", file.toString());
+        assertEquals(1, notDir.exit());
+        assertTrue(notDir.err().contains("not a directory"), notDir.err());
+        CliRun noOutput = CliRun.of("export", TRACES.resolve("zipf-shmem-copy.arrow").toString());
+        assertEquals(2, noOutput.exit(), "usage error");
+        assertFalse(noOutput.err().isEmpty());
+    }
+}

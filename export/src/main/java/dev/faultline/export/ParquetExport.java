@@ -1,0 +1,255 @@
+package dev.faultline.export;
+
+import dev.faultline.core.trace.TraceEvent;
+import dev.faultline.core.trace.TraceFormatException;
+import dev.faultline.core.trace.TraceHeader;
+import dev.faultline.core.trace.TraceReader;
+import org.apache.parquet.conf.ParquetConfiguration;
+import org.apache.parquet.conf.PlainParquetConfiguration;
+import org.apache.parquet.hadoop.ParquetFileWriter;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.api.WriteSupport;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.io.LocalOutputFile;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Writes traces and replay results as Parquet under one directory, one file per trace and backend
+ * in {@code kernel=RELEASE/backend=NAME/} ({@link HivePartition}), every row with the columns of
+ * {@link ExportSchema}: what a {@code SELECT … GROUP BY} in Spark, DuckDB or Trino reads without
+ * Faultline.
+ *
+ * <p>Memory is bounded whatever a trace's length: a trace is read one Arrow batch at a time and
+ * each open Parquet file buffers at most one row group ({@link #ROW_GROUP_BYTES}). Traces are
+ * exported on up to {@link #THREADS} threads. A file is written under a hidden {@code .partial}
+ * name that engines skip, and renamed into place only once complete; if a trace fails, its partial
+ * files are removed and the files of traces already done stay. A file's name is fixed by the
+ * trace's identity (host, start, name), so exporting a trace again replaces its files rather than
+ * adding rows twice.
+ */
+public final class ParquetExport {
+    /** Bytes a Parquet file buffers before it writes a row group. */
+    public static final long ROW_GROUP_BYTES = 32L << 20;
+    /** Traces exported at once at most: one per core, no more than 4. */
+    public static final int THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
+
+    /** What one trace became. */
+    public record TraceExport(Path trace, long rows, List<Path> files, String recoveryNote) {
+    }
+
+    /** Told of progress, from the exporting threads. */
+    public interface Listener {
+        /** {@code rows} more rows written (of any trace). */
+        void rows(long rows);
+
+        /** A trace is done. */
+        void exported(TraceExport done);
+    }
+
+    private ParquetExport() {
+    }
+
+    /**
+     * Exports {@code traces} under {@code root} (created if missing). Returns what each trace
+     * became, in the order given.
+     *
+     * @throws IOException naming the trace and what failed, for the first trace that failed
+     */
+    public static List<TraceExport> export(List<Path> traces, Path root, Listener listener) throws IOException {
+        if (Files.exists(root) && !Files.isDirectory(root)) {
+            throw new IOException("cannot export into " + root + ": it is a file, not a directory");
+        }
+        Files.createDirectories(root);
+        int n = Math.min(THREADS, traces.size());
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, n),
+                run -> Thread.ofPlatform().name("faultline-export").daemon().unstarted(run));
+        try {
+            List<Future<TraceExport>> parts = new ArrayList<>();
+            for (Path t : traces) {
+                parts.add(pool.submit(() -> {
+                    TraceExport done = exportOne(t, root, listener);
+                    listener.exported(done);
+                    return done;
+                }));
+            }
+            List<TraceExport> out = new ArrayList<>();
+            for (Future<TraceExport> f : parts) {
+                out.add(f.get());
+            }
+            return out;
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof UncheckedIOException u) {
+                throw u.getCause();
+            }
+            throw new IOException("export failed: " + c, c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("export interrupted", e);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** One trace, into one file per backend its rows have. */
+    static TraceExport exportOne(Path trace, Path root, Listener listener) throws IOException {
+        Map<String, Open> open = new LinkedHashMap<>();
+        long rows = 0;
+        try (TraceReader r = TraceReader.open(trace)) {
+            TraceHeader h = r.header();
+            if (r.hasSummaryColumns()) {
+                throw new TraceFormatException(trace + " is a summary (histograms per group and interval, no row per "
+                        + "fault): export takes traces and replay results; analyze a summary directly");
+            }
+            String name = trace.getFileName().toString();
+            String stem = name.replaceFirst("\\.arrow$", "").replaceAll("[^A-Za-z0-9._+-]", "_");
+            String id = identity(h, name);
+            Map<String, String> footer = footer(h, name);
+            TraceEvent e = new TraceEvent();
+            while (r.nextBatch()) {
+                int batch = r.batchRows();
+                for (int i = 0; i < batch; i++) {
+                    r.read(i, e);
+                    String backend = r.backend(i);
+                    Open o = open.get(backend);
+                    if (o == null) {
+                        o = Open.create(HivePartition.of(root, h.kernel(), backend), "part-" + stem + "-" + id + ".parquet",
+                                new TraceRowWriteSupport(name, h, footer));
+                        open.put(backend, o);
+                    }
+                    o.support.pageSize(r.pageSize(i));
+                    o.writer.write(e);
+                }
+                rows += batch;
+                listener.rows(batch);
+            }
+            List<Path> files = new ArrayList<>();
+            for (Open o : open.values()) {
+                files.add(o.finish());
+            }
+            return new TraceExport(trace, rows, files, r.recovered() ? r.recoveryNote() : null);
+        } catch (IOException | RuntimeException ex) {
+            for (Open o : open.values()) {
+                o.abandon();
+            }
+            if (ex instanceof TraceFormatException || ex.getMessage() != null && ex.getMessage().contains(trace.toString())) {
+                throw ex;
+            }
+            throw new IOException("cannot export " + trace + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** Eight bytes of SHA-256 over what tells this trace from another with the same file name. */
+    private static String identity(TraceHeader h, String name) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            for (String s : new String[] {h.host(), h.startedAt(), h.source(), h.command(), name}) {
+                d.update(s.getBytes(StandardCharsets.UTF_8));
+                d.update((byte) 0);
+            }
+            return HexFormat.of().formatHex(d.digest(), 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every JDK has SHA-256
+        }
+    }
+
+    /** The Parquet footer's key-value metadata: the trace's own header keys, and where the rows came from. */
+    private static Map<String, String> footer(TraceHeader h, String name) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("faultline.export", "1");
+        m.put("faultline.trace", name);
+        m.put(TraceHeader.KEY_KERNEL, h.kernel());
+        m.put(TraceHeader.KEY_HOST, h.host());
+        m.put(TraceHeader.KEY_SOURCE, h.source());
+        m.put(TraceHeader.KEY_COMMAND, h.command());
+        m.put(TraceHeader.KEY_STARTED_AT, h.startedAt());
+        m.put(TraceHeader.KEY_FEATURES, Long.toString(h.features()));
+        return m;
+    }
+
+    /** A Parquet file being written under its hidden partial name. */
+    private record Open(Path partial, Path target, TraceRowWriteSupport support, ParquetWriter<TraceEvent> writer) {
+        static Open create(Path dir, String fileName, TraceRowWriteSupport support) throws IOException {
+            Files.createDirectories(dir);
+            Path partial = dir.resolve("." + fileName + ".partial");
+            ParquetWriter<TraceEvent> w = new Builder(new LocalOutputFile(partial), support)
+                    .withConf(new PlainParquetConfiguration())
+                    .withCodecFactory(new ZstdCodecFactory())
+                    .withCompressionCodec(CompressionCodecName.ZSTD)
+                    .withRowGroupSize(ROW_GROUP_BYTES)
+                    .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
+                    .build();
+            return new Open(partial, dir.resolve(fileName), support, w);
+        }
+
+        Path finish() throws IOException {
+            writer.close();
+            try {
+                Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return target;
+        }
+
+        void abandon() {
+            try {
+                writer.close();
+            } catch (IOException | RuntimeException ignored) {
+                // the file goes anyway
+            }
+            try {
+                Files.deleteIfExists(partial);
+            } catch (IOException ignored) {
+                // nothing more can be done; it is hidden from engines by its name
+            }
+        }
+    }
+
+    /** Parquet's writer builder for {@link TraceRowWriteSupport}. */
+    private static final class Builder extends ParquetWriter.Builder<TraceEvent, Builder> {
+        private final WriteSupport<TraceEvent> support;
+
+        Builder(LocalOutputFile file, WriteSupport<TraceEvent> support) {
+            super(file);
+            this.support = support;
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
+        }
+
+        @Override
+        protected WriteSupport<TraceEvent> getWriteSupport(ParquetConfiguration conf) {
+            return support;
+        }
+
+        @Override
+        @Deprecated
+        protected WriteSupport<TraceEvent> getWriteSupport(org.apache.hadoop.conf.Configuration conf) {
+            return support; // not called: built with a plain configuration
+        }
+    }
+}
