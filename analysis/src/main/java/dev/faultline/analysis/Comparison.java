@@ -208,9 +208,11 @@ public final class Comparison {
                 double candValue = byRuns ? medianOfRuns(cr, p) : cAll.getValueAtPercentile(p);
                 double ratio = candValue / Math.max(1, baseValue);
                 double[] ratios = new double[RESAMPLES];
+                double[] bRuns = byRuns ? valuesOfRuns(br, p) : null; // read once: a fleet side has thousands of runs
+                double[] cRuns = byRuns ? valuesOfRuns(cr, p) : null;
                 for (int i = 0; i < RESAMPLES; i++) {
-                    double bs = byRuns ? resampleRuns(br, p, random) : resampleFaults(bAll, p, random);
-                    double cs = byRuns ? resampleRuns(cr, p, random) : resampleFaults(cAll, p, random);
+                    double bs = byRuns ? resampleRuns(bRuns, random) : resampleFaults(bAll, p, random);
+                    double cs = byRuns ? resampleRuns(cRuns, random) : resampleFaults(cAll, p, random);
                     ratios[i] = cs / Math.max(1, bs);
                 }
                 java.util.Arrays.sort(ratios);
@@ -435,11 +437,16 @@ public final class Comparison {
         return v.length == 0 ? 0 : median(v);
     }
 
-    private static double resampleRuns(Map<Integer, Histogram> runs, double p, SplittableRandom random) {
-        Histogram[] hs = runs.values().toArray(Histogram[]::new);
-        double[] v = new double[hs.length];
-        for (int i = 0; i < hs.length; i++) {
-            v[i] = hs[random.nextInt(hs.length)].getValueAtPercentile(p);
+    /** Each run's p-th percentile, in run order (0 for an empty run). */
+    private static double[] valuesOfRuns(Map<Integer, Histogram> runs, double p) {
+        return runs.values().stream().mapToDouble(h -> h.getValueAtPercentile(p)).toArray();
+    }
+
+    /** The median of a resample (with replacement) of the runs' values. */
+    private static double resampleRuns(double[] runs, SplittableRandom random) {
+        double[] v = new double[runs.length];
+        for (int i = 0; i < runs.length; i++) {
+            v[i] = runs[random.nextInt(runs.length)];
         }
         java.util.Arrays.sort(v);
         return median(v);

@@ -5,7 +5,7 @@ import dev.faultline.analysis.By;
 import dev.faultline.analysis.CompareReport;
 import dev.faultline.analysis.Comparison;
 import dev.faultline.analysis.Comparison.GroupComparison;
-import dev.faultline.analysis.Comparison.PercentileChange;
+import dev.faultline.analysis.ComparisonTable;
 import dev.faultline.analysis.Format;
 import dev.faultline.analysis.LatencySource;
 import dev.faultline.analysis.Report;
@@ -15,7 +15,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -132,45 +131,7 @@ final class CompareCommand implements Callable<Integer> {
         List<GroupComparison> groups = Comparison.compare(a, b, source, new Comparison.Settings(threshold / 100, seed, gates, dims));
         CompareReport.write(a, b, groups, source, threshold / 100, output,
                 "faultline " + String.join(" ", cl.getParseResult().originalArgs()));
-        PrintWriter o = cl.getOut();
-        o.println("latency: " + source.description() + (latency == null && !a.sources().isEmpty() && !b.sources().isEmpty()
-                && (a.sources().getFirst() != source || b.sources().getFirst() != source)
-                ? " (the definition both sides have: the base's own is " + a.sources().getFirst().shortName() + ", the candidate's "
-                  + b.sources().getFirst().shortName() + ")" : ""));
-        int width = Math.max(24, groups.stream().mapToInt(g -> g.key().label().length()).max().orElse(0));
-        String label = "%-" + width + "s ";
-        o.printf(Locale.ROOT, label + "%-8s %10s %10s %7s %17s  %s%n", "group", "", "base", "candidate", "ratio", "95% interval", "verdict");
-        for (GroupComparison g : groups) {
-            if (g.onlyIn() != null) {
-                o.printf(Locale.ROOT, label + "=> MISSING: faults only in the %s (%,d base, %,d candidate)%n", g.key().label(), g.onlyIn(),
-                        g.baseFaults(), g.candidateFaults());
-                continue;
-            }
-            for (PercentileChange c : g.changes()) {
-                o.printf(Locale.ROOT, label + "p%-7.0f %10s %10s %7.3f   [%6.3f, %6.3f]  %s%n", g.key().label(), c.percentile(),
-                        Format.nanos(c.base()), Format.nanos(c.candidate()),
-                        c.ratio(), c.low(), c.high(), c.verdict().label());
-            }
-            Comparison.PopulateChange pc = g.populate();
-            if (pc != null) {
-                o.printf(Locale.ROOT, label + "%-8s %10s %10s %7.3f   %-16s  %s  (%s vs %s MiB; %s vs %s per MiB)%n", g.key().label(),
-                        Comparison.POPULATE, Format.nanos(pc.baseNanos()), Format.nanos(pc.candidateNanos()), pc.ratio(),
-                        pc.resampled() ? String.format(Locale.ROOT, "[%6.3f, %6.3f]", pc.low(), pc.high()) : "(one run)",
-                        pc.verdict().label(), Format.mib(pc.baseMib()), Format.mib(pc.candidateMib()), Format.nanos(pc.baseNanosPerMib()),
-                        Format.nanos(pc.candidateNanosPerMib()));
-            }
-            o.printf(Locale.ROOT, label + "=> %s (on %s; resampled %s)%n", g.key().label(), g.verdict().label().toUpperCase(Locale.ROOT),
-                    g.gatedOn(), g.runs());
-        }
-        Comparison.Outcome outcome = Comparison.outcome(groups);
-        String shortfall = Comparison.shortfall(groups);
-        String at = String.format(Locale.ROOT, "at a %.1f%% threshold", threshold);
-        o.println(switch (outcome) {
-            case REGRESSION, NO_REGRESSION -> outcome.label() + " " + at;
-            case INCOMPLETE -> outcome.label() + ": " + shortfall + " (no regression " + at + " in the rest)";
-            case NOTHING_COMPARED -> outcome.label() + ": " + shortfall;
-        } + "; report: " + output.resolve("index.html"));
-        o.flush();
+        Comparison.Outcome outcome = ComparisonTable.print(cl.getOut(), a, b, groups, source, latency != null, threshold, output);
         boolean excused = allowMissing && (outcome == Comparison.Outcome.INCOMPLETE || outcome == Comparison.Outcome.NOTHING_COMPARED);
         return excused ? 0 : outcome.exitStatus();
     }
