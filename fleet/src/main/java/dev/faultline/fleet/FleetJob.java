@@ -234,13 +234,17 @@ public final class FleetJob implements Callable<Integer> {
     }
 
     private void printGroups(PrintWriter o, Map<String, TraceAnalysis> analyses) {
-        o.printf(Locale.ROOT, "%-24s %-26s %11s %6s %10s %9s %9s %9s %9s %9s  %s%n", by, "group", "faults", "runs", "faults/s", "p50",
+        int width = Math.max(by.length(), analyses.keySet().stream().mapToInt(String::length).max().orElse(0));
+        int groupWidth = analyses.values().stream().flatMap(a -> a.groups().stream()).mapToInt(g -> g.key().label().length())
+                .max().orElse(0);
+        String lead = "%-" + width + "s %-" + groupWidth + "s ";
+        o.printf(Locale.ROOT, lead + "%11s %6s %10s %9s %9s %9s %9s %9s  %s%n", by, "group", "faults", "runs", "faults/s", "p50",
                 "p90", "p99", "p99.9", "max", "latency is");
         for (Map.Entry<String, TraceAnalysis> s : analyses.entrySet()) {
             TraceAnalysis a = s.getValue();
             for (GroupStats g : a.groups()) {
                 Histogram h = g.latency();
-                o.printf(Locale.ROOT, "%-24s %-26s %,11d %6d %,10.0f %9s %9s %9s %9s %9s  %s%n", s.getKey(), g.key().label(), g.faults(),
+                o.printf(Locale.ROOT, lead + "%,11d %6d %,10.0f %9s %9s %9s %9s %9s  %s%n", s.getKey(), g.key().label(), g.faults(),
                         a.runs().getOrDefault(g.key(), Map.of()).size(), a.faultsPerSecond(g), p(h, 50), p(h, 90), p(h, 99), p(h, 99.9),
                         h.getTotalCount() == 0 ? "-" : Format.nanos(h.getMaxValue()), g.source().shortName());
             }
