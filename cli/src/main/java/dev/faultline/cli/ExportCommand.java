@@ -1,7 +1,10 @@
 package dev.faultline.cli;
 
 import dev.faultline.export.ExportSchema;
+import dev.faultline.export.ExportListener;
+import dev.faultline.export.ExportedTrace;
 import dev.faultline.export.ParquetExport;
+import dev.faultline.export.TextExport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -15,12 +18,14 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** {@code faultline export}: traces and replay results as partitioned Parquet, for Spark, DuckDB, Trino. */
+/** {@code faultline export}: traces and replay results as partitioned Parquet (Spark, DuckDB, Trino), CSV or JSON Lines. */
 @Command(name = "export", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
         description = {
-            "Export traces and replay results as Parquet (ZSTD) for the engines fleets already run (Spark, DuckDB, "
-                + "Trino, BigQuery): every row, one file per trace and backend, under DIR/kernel=RELEASE/backend=NAME/ "
-                + "(Hive-style: engines read kernel and backend from the directory names).",
+            "Export every row of traces and replay results. Parquet (ZSTD, the default) is for the engines fleets already "
+                + "run (Spark, DuckDB, Trino, BigQuery): one file per trace and backend under DIR/kernel=RELEASE/backend=NAME/ "
+                + "(Hive-style: engines read kernel and backend from the directory names). CSV (with a header line) and JSON "
+                + "Lines are for pandas, spreadsheets and jq: DIR/NAME.csv per trace, kernel and backend as columns, or "
+                + "all traces to stdout with -o -.",
             "",
             "Columns: the trace's trace (file name), host, source, command, started_at on every row; the trace's own "
                 + "columns (seq, kind, region, region_name, offset, address, flags, tid, page_size, ioctl, resolve_offset, "
@@ -35,6 +40,8 @@ import java.util.concurrent.atomic.AtomicLong;
             "",
             "Examples:",
             "  faultline export /var/lib/faultline/*.arrow -o /data/faultline",
+            "  faultline export t.arrow --format jsonl -o - | jq -c 'select(.kind == \"PAGEFAULT\") | .latency_ns'",
+            "  faultline export t.arrow --format csv -o csv/          (then pandas.read_csv('csv/t.csv'))",
             "  duckdb -c \"SELECT kernel, backend, ioctl, count(*), quantile_cont(latency_ns, 0.99) "
                 + "FROM read_parquet('/data/faultline/**/*.parquet', hive_partitioning=true) WHERE kind='PAGEFAULT' GROUP BY ALL\""})
 final class ExportCommand implements Callable<Integer> {
@@ -45,18 +52,36 @@ final class ExportCommand implements Callable<Integer> {
     List<Path> files;
 
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", required = true,
-            description = "The table's root directory: created if missing; traces already there stay, this export's are added or replaced.")
+            description = "The directory: created if missing; files already there stay, this export's are added or replaced. "
+                    + "With csv or jsonl, - writes every row to stdout.")
     Path output;
+
+    @Option(names = "--format", paramLabel = "FORMAT", description = "parquet, csv or jsonl (default: ${DEFAULT-VALUE}).")
+    String format = "parquet";
 
     @Override
     public Integer call() throws Exception {
+        String f = format.strip().toLowerCase(Locale.ROOT);
+        if (!List.of("parquet", "csv", "jsonl").contains(f)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--format: '" + format + "' is none of parquet, csv, jsonl");
+        }
+        boolean toStdout = output.toString().equals("-");
+        if (toStdout && f.equals("parquet")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "-o -: Parquet goes to a directory (one file per trace "
+                    + "and backend); use --format csv or jsonl for stdout");
+        }
+        if (toStdout) {
+            TextExport.write(files, spec.commandLine().getOut(), TextExport.Format.valueOf(f.toUpperCase(Locale.ROOT)),
+                    ExportListener.QUIET);
+            return 0;
+        }
         PrintWriter out = spec.commandLine().getOut();
         ProgressLine progress = new ProgressLine(spec.commandLine().getErr());
         AtomicLong rows = new AtomicLong();
         AtomicInteger traces = new AtomicInteger();
         long start = System.nanoTime();
         long[] lastShown = {start};
-        List<ParquetExport.TraceExport> done = ParquetExport.export(files, output, new ParquetExport.Listener() {
+        ExportListener listener = new ExportListener() {
             @Override
             public void rows(long n) {
                 long total = rows.addAndGet(n);
@@ -71,24 +96,26 @@ final class ExportCommand implements Callable<Integer> {
             }
 
             @Override
-            public void exported(ParquetExport.TraceExport t) {
+            public void exported(ExportedTrace t) {
                 traces.incrementAndGet();
             }
-        });
+        };
+        List<ExportedTrace> done = f.equals("parquet") ? ParquetExport.export(files, output, listener)
+                : TextExport.export(files, output, TextExport.Format.valueOf(f.toUpperCase(Locale.ROOT)), listener);
         progress.clear();
         long nanos = System.nanoTime() - start;
         long total = 0;
         int fileCount = 0;
-        for (ParquetExport.TraceExport t : done) {
+        for (ExportedTrace t : done) {
             total += t.rows();
             fileCount += t.files().size();
             out.printf(Locale.ROOT, "%s: %,d rows -> %s%s%n", t.trace(), t.rows(),
                     t.files().size() == 1 ? output.relativize(t.files().getFirst()) : t.files().size() + " files",
                     t.recoveryNote() == null ? "" : " (RECOVERED: " + t.recoveryNote() + ")");
         }
-        out.printf(Locale.ROOT, "exported %,d rows of %d files into %d Parquet files under %s in %.1f s (%,.0f rows/s); "
-                        + "partitioned by %s%n", total, done.size(), fileCount, output, nanos / 1e9, total * 1e9 / Math.max(1, nanos),
-                String.join(", ", ExportSchema.PARTITIONS));
+        out.printf(Locale.ROOT, "exported %,d rows of %d files into %d %s files under %s in %.1f s (%,.0f rows/s)%s%n", total,
+                done.size(), fileCount, f.equals("parquet") ? "Parquet" : f.toUpperCase(Locale.ROOT), output, nanos / 1e9,
+                total * 1e9 / Math.max(1, nanos), f.equals("parquet") ? "; partitioned by " + String.join(", ", ExportSchema.PARTITIONS) : "");
         return 0;
     }
 }

@@ -56,4 +56,24 @@ class ExportCommandTest {
         assertEquals(2, noOutput.exit(), "usage error");
         assertFalse(noOutput.err().isEmpty());
     }
+
+    @Test
+    void jsonLinesGoToStdoutWithDashAndAnUnknownFormatIsAUsageError() {
+        String trace = TRACES.resolve("zipf-shmem-copy.arrow").toString();
+        CliRun jsonl = CliRun.of("export", trace, "--format", "jsonl", "-o", "-");
+        assertEquals(0, jsonl.exit(), jsonl.err());
+        List<String> lines = jsonl.out().lines().toList();
+        assertEquals(2545, lines.size(), "one line per row of the trace");
+        assertTrue(lines.getFirst().startsWith("{\"kernel\":") && lines.getFirst().contains("\"latency_ns\":"), lines.getFirst());
+        CliRun csv = CliRun.of("export", trace, "--format", "CSV", "-o", "-");
+        assertEquals(0, csv.exit(), csv.err());
+        assertTrue(csv.out().startsWith("kernel,backend,trace,host,"), csv.out().lines().findFirst().orElse(""));
+        assertEquals(2546, csv.out().lines().count(), "a header and the rows");
+        CliRun xml = CliRun.of("export", trace, "--format", "xml", "-o", "-");
+        assertEquals(2, xml.exit());
+        assertTrue(xml.err().contains("'xml' is none of parquet, csv, jsonl"), xml.err());
+        CliRun parquet = CliRun.of("export", trace, "-o", "-");
+        assertEquals(2, parquet.exit());
+        assertTrue(parquet.err().contains("use --format csv or jsonl for stdout"), parquet.err());
+    }
 }

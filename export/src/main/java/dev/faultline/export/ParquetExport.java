@@ -1,7 +1,6 @@
 package dev.faultline.export;
 
 import dev.faultline.core.trace.TraceEvent;
-import dev.faultline.core.trace.TraceFormatException;
 import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.trace.TraceReader;
 import org.apache.parquet.conf.ParquetConfiguration;
@@ -15,10 +14,8 @@ import org.apache.parquet.io.LocalOutputFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -51,19 +48,6 @@ public final class ParquetExport {
     /** Traces exported at once at most: one per core, no more than 4. */
     public static final int THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
 
-    /** What one trace became. */
-    public record TraceExport(Path trace, long rows, List<Path> files, String recoveryNote) {
-    }
-
-    /** Told of progress, from the exporting threads. */
-    public interface Listener {
-        /** {@code rows} more rows written (of any trace). */
-        void rows(long rows);
-
-        /** A trace is done. */
-        void exported(TraceExport done);
-    }
-
     private ParquetExport() {
     }
 
@@ -73,7 +57,7 @@ public final class ParquetExport {
      *
      * @throws IOException naming the trace and what failed, for the first trace that failed
      */
-    public static List<TraceExport> export(List<Path> traces, Path root, Listener listener) throws IOException {
+    public static List<ExportedTrace> export(List<Path> traces, Path root, ExportListener listener) throws IOException {
         if (Files.exists(root) && !Files.isDirectory(root)) {
             throw new IOException("cannot export into " + root + ": it is a file, not a directory");
         }
@@ -82,16 +66,16 @@ public final class ParquetExport {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, n),
                 run -> Thread.ofPlatform().name("faultline-export").daemon().unstarted(run));
         try {
-            List<Future<TraceExport>> parts = new ArrayList<>();
+            List<Future<ExportedTrace>> parts = new ArrayList<>();
             for (Path t : traces) {
                 parts.add(pool.submit(() -> {
-                    TraceExport done = exportOne(t, root, listener);
+                    ExportedTrace done = exportOne(t, root, listener);
                     listener.exported(done);
                     return done;
                 }));
             }
-            List<TraceExport> out = new ArrayList<>();
-            for (Future<TraceExport> f : parts) {
+            List<ExportedTrace> out = new ArrayList<>();
+            for (Future<ExportedTrace> f : parts) {
                 out.add(f.get());
             }
             return out;
@@ -113,15 +97,12 @@ public final class ParquetExport {
     }
 
     /** One trace, into one file per backend its rows have. */
-    static TraceExport exportOne(Path trace, Path root, Listener listener) throws IOException {
+    static ExportedTrace exportOne(Path trace, Path root, ExportListener listener) throws IOException {
         Map<String, Open> open = new LinkedHashMap<>();
         long rows = 0;
         try (TraceReader r = TraceReader.open(trace)) {
             TraceHeader h = r.header();
-            if (r.hasSummaryColumns()) {
-                throw new TraceFormatException(trace + " is a summary (histograms per group and interval, no row per "
-                        + "fault): export takes traces and replay results; analyze a summary directly");
-            }
+            ExportFiles.refuseSummary(r, trace);
             String name = trace.getFileName().toString();
             String stem = name.replaceFirst("\\.arrow$", "").replaceAll("[^A-Za-z0-9._+-]", "_");
             String id = identity(h, name);
@@ -135,7 +116,7 @@ public final class ParquetExport {
                     Open o = open.get(backend);
                     if (o == null) {
                         o = Open.create(HivePartition.of(root, h.kernel(), backend), "part-" + stem + "-" + id + ".parquet",
-                                new TraceRowWriteSupport(name, h, footer));
+                                new TraceRowWriteSupport(new ExportRow(name, h), footer));
                         open.put(backend, o);
                     }
                     o.support.pageSize(r.pageSize(i));
@@ -148,15 +129,12 @@ public final class ParquetExport {
             for (Open o : open.values()) {
                 files.add(o.finish());
             }
-            return new TraceExport(trace, rows, files, r.recovered() ? r.recoveryNote() : null);
+            return new ExportedTrace(trace, rows, files, r.recovered() ? r.recoveryNote() : null);
         } catch (IOException | RuntimeException ex) {
             for (Open o : open.values()) {
                 o.abandon();
             }
-            if (ex instanceof TraceFormatException || ex.getMessage() != null && ex.getMessage().contains(trace.toString())) {
-                throw ex;
-            }
-            throw new IOException("cannot export " + trace + ": " + ex.getMessage(), ex);
+            throw ExportFiles.failed(trace, ex);
         }
     }
 
@@ -205,11 +183,7 @@ public final class ParquetExport {
 
         Path finish() throws IOException {
             writer.close();
-            try {
-                Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            ExportFiles.moveIntoPlace(partial, target);
             return target;
         }
 

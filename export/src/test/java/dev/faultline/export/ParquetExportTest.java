@@ -38,15 +38,7 @@ class ParquetExportTest {
         }
     }
 
-    private static final ParquetExport.Listener QUIET = new ParquetExport.Listener() {
-        @Override
-        public void rows(long rows) {
-        }
-
-        @Override
-        public void exported(ParquetExport.TraceExport done) {
-        }
-    };
+    private static final ExportListener QUIET = ExportListener.QUIET;
 
     /** Rows per (kernel, backend, kind, ioctl), and the sum of t_resolve_end and of latency, as Faultline reads the traces. */
     private static Map<String, long[]> expected(List<Path> traces) throws IOException {
@@ -61,7 +53,7 @@ class ParquetExportTest {
                                 k -> new long[4]);
                         v[0]++;
                         v[1] += e.tResolveEnd == TraceEvent.UNKNOWN ? 0 : e.tResolveEnd;
-                        long l = TraceRowWriteSupport.latency(e);
+                        long l = ExportRow.latency(e);
                         v[2] += l == TraceEvent.UNKNOWN ? 0 : l;
                         v[3] += e.tWake == TraceEvent.UNKNOWN ? 1 : 0;
                     }
@@ -90,21 +82,21 @@ class ParquetExportTest {
         List<Path> traces = samples();
         assertTrue(traces.size() >= 5, "the sample traces: " + traces);
         AtomicLong rows = new AtomicLong();
-        List<ParquetExport.TraceExport> done = ParquetExport.export(traces, dir, new ParquetExport.Listener() {
+        List<ExportedTrace> done = ParquetExport.export(traces, dir, new ExportListener() {
             @Override
             public void rows(long n) {
                 rows.addAndGet(n);
             }
 
             @Override
-            public void exported(ParquetExport.TraceExport t) {
+            public void exported(ExportedTrace t) {
             }
         });
         assertEquals(traces.size(), done.size());
         Map<String, long[]> want = expected(traces);
         long total = want.values().stream().mapToLong(v -> v[0]).sum();
         assertEquals(total, rows.get(), "progress counted every row");
-        assertEquals(total, done.stream().mapToLong(ParquetExport.TraceExport::rows).sum());
+        assertEquals(total, done.stream().mapToLong(ExportedTrace::rows).sum());
 
         Map<String, long[]> got = duckdb(dir);
         assertEquals(want.keySet(), got.keySet(), "the same kernels, backends, kinds and ioctls");

@@ -7,6 +7,7 @@ import dev.faultline.analysis.GroupKey;
 import dev.faultline.analysis.GroupStats;
 import dev.faultline.analysis.LatencySource;
 import dev.faultline.analysis.TraceAnalysis;
+import dev.faultline.export.ExportListener;
 import dev.faultline.export.ParquetExport;
 import org.HdrHistogram.Histogram;
 import org.apache.spark.sql.SparkSession;
@@ -81,15 +82,7 @@ class FleetJobTest {
         tracesByKernel.values().forEach(l -> l.sort(java.util.Comparator.comparing(p -> p.getFileName().toString())));
         System.err.printf("fleet written: %.1f s%n", (System.nanoTime() - t0) / 1e9);
         table = dir.resolve("table");
-        ParquetExport.export(all, table, new ParquetExport.Listener() {
-            @Override
-            public void rows(long rows) {
-            }
-
-            @Override
-            public void exported(ParquetExport.TraceExport done) {
-            }
-        });
+        ParquetExport.export(all, table, ExportListener.QUIET);
         System.err.printf("fleet exported: %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 

@@ -1,0 +1,44 @@
+package dev.faultline.export;
+
+import dev.faultline.core.trace.TraceFormatException;
+import dev.faultline.core.trace.TraceReader;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** What every export format does alike: which files it takes, how a file comes into place, how a failure reads. */
+final class ExportFiles {
+    private ExportFiles() {
+    }
+
+    /** Refuses a summary capture: it has no row per fault to export. */
+    static void refuseSummary(TraceReader r, Path trace) throws TraceFormatException {
+        if (r.hasSummaryColumns()) {
+            throw new TraceFormatException(trace + " is a summary (histograms per group and interval, no row per fault): "
+                    + "export takes traces and replay results; analyze a summary directly");
+        }
+    }
+
+    /** Renames a complete {@code partial} to {@code target}, replacing an earlier export; atomically where the file system can. */
+    static void moveIntoPlace(Path partial, Path target) throws IOException {
+        try {
+            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** {@code failure} as one line that names {@code trace} (as it is when it already does). */
+    static IOException failed(Path trace, Exception failure) {
+        if (failure instanceof IOException io && io.getMessage() != null && io.getMessage().contains(trace.toString())) {
+            return io;
+        }
+        if (failure instanceof java.io.UncheckedIOException u) {
+            return failed(trace, u.getCause());
+        }
+        return new IOException("cannot export " + trace + ": " + failure.getMessage(), failure);
+    }
+}
