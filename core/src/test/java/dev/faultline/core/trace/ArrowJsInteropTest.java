@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A trace written by Faultline read by another Arrow implementation: apache-arrow for JavaScript
- * (interop/js, installed by ./run-tests), which reads uncompressed IPC files.
+ * (interop/js, installed by ./run-tests), uncompressed and, with fzstd registered as its ZSTD codec,
+ * every sample trace as the project ships it.
  */
 class ArrowJsInteropTest {
     static final Path INTEROP = Path.of("..", "interop", "js").toAbsolutePath().normalize();
@@ -62,6 +63,34 @@ class ArrowJsInteropTest {
             } else {
                 assertEquals(e.tFault, row.get("t_fault").asLong());
             }
+        }
+    }
+
+    @Test
+    void apacheArrowJsReadsEverySampleTraceAsShipped() throws Exception {
+        assumeTrue(Files.isDirectory(INTEROP.resolve("node_modules/fzstd")),
+                "apache-arrow and fzstd are not installed: run 'npm ci' in " + INTEROP + " (./run-tests does)");
+        java.util.List<Path> samples;
+        try (var s = Files.list(Path.of("..", "traces"))) {
+            samples = s.filter(p -> p.toString().endsWith(".arrow")).sorted().toList();
+        }
+        assertTrue(samples.size() >= 5, samples.toString());
+        for (Path p : samples) {
+            JsonNode js = new ObjectMapper().readTree(node(p.toString(), "2"));
+            Map<String, Integer> kinds = new java.util.TreeMap<>();
+            long rows = 0;
+            TraceEvent e = new TraceEvent();
+            try (TraceReader r = TraceReader.open(p)) {
+                while (r.nextBatch()) {
+                    for (int i = 0; i < r.batchRows(); i++) {
+                        r.read(i, e);
+                        kinds.merge(e.kind.name(), 1, Integer::sum);
+                        rows++;
+                    }
+                }
+            }
+            assertEquals(rows, js.get("rows").asLong(), p + ": rows");
+            kinds.forEach((k, n) -> assertEquals(n.intValue(), js.get("kinds").get(k).asInt(), p + ": " + k));
         }
     }
 
