@@ -49,6 +49,7 @@ public final class Faultline implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Faultline());
         cl.setExecutionExceptionHandler(Faultline::failed);
+        cl.setParameterExceptionHandler(Faultline::misused);
         return cl;
     }
 
@@ -66,6 +67,21 @@ public final class Faultline implements Runnable {
         }
         err.flush();
         return EXIT_FAILED;
+    }
+
+    /**
+     * A usage error: its line, picocli's suggestion for a mistyped option or command, and where the
+     * help is, rather than the whole help (which buries the line that matters).
+     */
+    private static int misused(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        PrintWriter err = cl.getErr();
+        String name = cl.getCommandSpec().qualifiedName();
+        err.println(name + ": " + e.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        err.println("see '" + name + " --help'");
+        err.flush();
+        return cl.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     /** The one line a user sees for a failure: what was attempted and why, without a stack trace. */

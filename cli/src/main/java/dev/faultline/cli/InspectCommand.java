@@ -168,6 +168,11 @@ final class InspectCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  %-8s %-9s %-3s %-12s %-11s %-8s %-12s %-9s %-7s %-9s %-9s %s%n", "seq", "kind",
                     "reg", "offset", "flags", "tid", "ioctl", "length", "result", "queue", "service", "wake");
             first.forEach(out::println);
+            if (first.stream().anyMatch(line -> line.endsWith(WOKEN_IN_IOCTL))) {
+                out.println("  * t_wake before t_resolve_end: the ioctl wakes the faulting thread before it returns, and that thread "
+                        + "ran while the handler's thread was still on its way back (held up: preempted, or an interrupt); "
+                        + "analyze counts its wake as 0");
+            }
         }
     }
 
@@ -210,8 +215,12 @@ final class InspectCommand implements Callable<Integer> {
         return String.format(Locale.ROOT, "  %-8d %-9s %-3d 0x%-10x %-11s %-8d %-12s %-9s %-7s %-9s %-9s %s", e.seq, e.kind,
                 e.region, e.offset, flagNames(e.flags), e.tid, e.ioctl, e.resolveLength == 0 ? "-" : Units.bytes(e.resolveLength),
                 e.result == 0 ? "ok" : Errno.name(e.result), span(e.tFault, e.tRead), span(e.tRead, e.tResolveEnd),
-                span(e.tResolveEnd, e.tWake));
+                e.tWake != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN && e.tWake < e.tResolveEnd ? WOKEN_IN_IOCTL
+                        : span(e.tResolveEnd, e.tWake));
     }
+
+    /** The wake column of a fault whose thread ran before the handler's ioctl had returned. */
+    private static final String WOKEN_IN_IOCTL = "in ioctl*";
 
     private static String p50or(Histogram h) {
         return h == null ? "-" : Units.nanos(h.getValueAtPercentile(50));

@@ -1,5 +1,6 @@
 package dev.faultline.cli;
 
+import dev.faultline.core.trace.OutputFile;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.faultline.analysis.Analyzer;
@@ -143,9 +144,9 @@ final class KernelReplay {
                     extra.put("runs_in", s.session.describe());
                     extra.put("interleaved_with", String.join(",", sides.stream().filter(o -> o != s).map(o -> o.target.label()).toList()));
                     extra.put("cross_kernel_command", command);
-                    if (Files.exists(s.results)) {
-                        Files.move(s.results, s.results.resolveSibling(s.results.getFileName() + ".old"), StandardCopyOption.REPLACE_EXISTING);
-                        err.println("faultline replay: kept the previous " + s.results + " as " + s.results + ".old");
+                    Path old = OutputFile.keepPrevious(s.results);
+                    if (old != null) {
+                        err.println("faultline replay: kept the previous " + s.results + " as " + old);
                     }
                     ResultsMerge.merge(s.runFiles, s.results, extra, compression);
                 }

@@ -1,5 +1,6 @@
 package dev.faultline.cli;
 
+import dev.faultline.core.trace.OutputFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.faultline.collector.passive.CaptureException;
 import dev.faultline.collector.passive.CaptureSummary;
@@ -43,18 +44,40 @@ final class PassiveRecord implements Callable<Integer> {
         this.json = json;
     }
 
+    /** The shell's exit status for a command that could not be found or run. */
+    static final int COMMAND_NOT_FOUND = 127;
+
+    /** Whether {@code name} is an executable file, given as a path or found on PATH, as a shell would look it up. */
+    static boolean runnable(String name) {
+        if (name.contains("/")) {
+            Path p = Path.of(name);
+            return Files.isRegularFile(p) && Files.isExecutable(p);
+        }
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            Path p = Path.of(dir.isEmpty() ? "." : dir, name);
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = cl.getErr();
+        if (pid == null && !runnable(command.getFirst())) {
+            err.println("faultline record: " + command.getFirst() + ": command not found (nothing was run, nothing captured)");
+            err.flush();
+            return COMMAND_NOT_FOUND;
+        }
         String what = pid != null ? "pid-" + pid : Path.of(command.getFirst()).getFileName().toString();
         Path out = output != null ? output : Path.of("faultline-capture-" + what + ".arrow");
         String line = "faultline " + String.join(" ", cl.getParseResult().originalArgs());
         PassiveCapture.Options options = new PassiveCapture.Options(out, base.compression(), base.durationNanos(), line,
                 base.detail(), base.intervalNanos(), base.qmp());
         PassiveCapture capture = pid != null ? PassiveCapture.attach(pid, options) : PassiveCapture.launch(command, options);
-        if (Files.exists(out)) {
-            Path old = out.resolveSibling(out.getFileName() + ".old");
-            Files.move(out, old, StandardCopyOption.REPLACE_EXISTING);
+        Path old = OutputFile.keepPrevious(out);
+        if (old != null) {
             err.println("faultline record: kept the previous " + out + " as " + old);
         }
         boolean waiting = pid != null && !capture.hasUffd();

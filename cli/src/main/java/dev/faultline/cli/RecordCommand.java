@@ -1,5 +1,6 @@
 package dev.faultline.cli;
 
+import dev.faultline.core.trace.OutputFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.faultline.collector.handler.WaitStrategy;
 import dev.faultline.collector.passive.PassiveCapture;
@@ -187,6 +188,10 @@ final class RecordCommand implements Callable<Integer> {
                 threads != null ? threads : kind == WorkloadKind.RESTORE ? 4 : 1, touchKind,
                 Options.parse(cl, WaitStrategy.class, waitStrategy, "--wait"), handlerThreads,
                 Options.parse(cl, Compression.class, compression, "--compression"), seed, rate, stride, image, ring);
+        if (ring < 1) {
+            throw new CommandLine.ParameterException(cl, "--ring must be at least 1 row, not " + ring + " (a row that finds the ring "
+                    + "full is dropped and counted as lost)");
+        }
         ws.validate();
         if (warmup < 0) {
             throw new CommandLine.ParameterException(cl, "--warmup must be 0 or more pages, not " + warmup);
@@ -196,10 +201,12 @@ final class RecordCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         WorkloadRunner runner = new WorkloadRunner(ws);
         runner.check(); // refuse before touching any file
-        if (out != null && Files.exists(out)) {
-            Path old = out.resolveSibling(out.getFileName() + ".old");
-            Files.move(out, old, StandardCopyOption.REPLACE_EXISTING);
-            err.println("faultline record: kept the previous " + out + " as " + old);
+        if (out != null) {
+            OutputFile.check(out); // before the warm-up: a wrong -o costs nothing
+            Path old = OutputFile.keepPrevious(out);
+            if (old != null) {
+                err.println("faultline record: kept the previous " + out + " as " + old);
+            }
         }
         ProgressLine line = new ProgressLine(err);
         RecordingSummary s;

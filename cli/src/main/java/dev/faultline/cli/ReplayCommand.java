@@ -1,5 +1,6 @@
 package dev.faultline.cli;
 
+import dev.faultline.core.trace.OutputFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.faultline.analysis.GroupStats;
 import dev.faultline.collector.handler.WaitStrategy;
@@ -160,6 +161,14 @@ final class ReplayCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(cl, "--prefetch: unknown value '" + prefetch
                     + "' (expected working-set or none)");
         };
+        if (ring < 1) {
+            throw new CommandLine.ParameterException(cl, "--ring must be at least 1 row, not " + ring + " (a row that finds the ring "
+                    + "full is dropped and counted as lost)");
+        }
+        Path results = resultsFile();
+        if (results != null) {
+            OutputFile.check(results); // a wrong -o refused before anything runs
+        }
         ReplayOptions base = new ReplayOptions(null, threads, p, null, 1, WaitStrategy.SPIN, Delay.NONE, prefetchAll, runs, warmup,
                 verify, Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty,
                 Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle"));

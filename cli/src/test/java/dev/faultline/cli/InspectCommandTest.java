@@ -70,6 +70,16 @@ class InspectCommandTest {
     }
 
     @Test
+    void aThreadWokenBeforeTheHandlersIoctlReturnedIsShownAsSuchNotAsANegativeWake() {
+        // row 4 of this sample: the COPY took 123 us, and the faulting thread ran 99.5 us before it returned
+        CliRun run = CliRun.of("inspect", Path.of("../traces/random-anon-copy.arrow").toString(), "--rows", "6");
+        assertEquals(0, run.exit(), run.err());
+        String row4 = run.out().lines().filter(l -> l.strip().startsWith("4 ")).findFirst().orElseThrow();
+        assertTrue(row4.endsWith("in ioctl*") && !run.out().contains("-99"), run.out());
+        assertTrue(run.out().contains("* t_wake before t_resolve_end: the ioctl wakes the faulting thread before it returns"), run.out());
+    }
+
+    @Test
     void printsMetadataRegionsCountsAndFirstRows(@TempDir Path dir) throws IOException {
         CliRun run = CliRun.of("inspect", write(dir).toString(), "--rows", "3");
         assertEquals(0, run.exit(), run.err());

@@ -310,7 +310,11 @@ class PassiveRecordTest {
             sleeper.waitFor(5, TimeUnit.SECONDS);
         }
         CliRun missing = CliRun.of("record", "-o", dir.resolve("c.arrow").toString(), "--", "/nonexistent/handler");
-        assertNotEquals(0, missing.exit(), missing.err());
+        assertEquals(127, missing.exit(), "the shell's status for a command not found: " + missing.err());
+        assertEquals("faultline record: /nonexistent/handler: command not found (nothing was run, nothing captured)",
+                missing.err().strip());
+        CliRun notOnPath = CliRun.of("record", "-o", dir.resolve("c.arrow").toString(), "--", "no-such-handler-on-path");
+        assertEquals(127, notOnPath.exit(), notOnPath.err());
         assertFalse(Files.exists(dir.resolve("a.arrow")) || Files.exists(dir.resolve("b.arrow")) || Files.exists(dir.resolve("c.arrow")),
                 "no file for a capture that saw nothing");
     }

@@ -1,5 +1,6 @@
 package dev.faultline.replay;
 
+import dev.faultline.core.trace.OutputFile;
 import dev.faultline.analysis.Report;
 import dev.faultline.core.region.SystemMemory;
 import dev.faultline.replay.plan.ReplayPlan;
@@ -205,9 +206,7 @@ public final class InterleavedReplay {
         extra.put("variant", s.variant.label());
         extra.put("interleaved_with", String.join(",", sides.stream().filter(o -> o != s).map(o -> o.variant.label()).toList()));
         extra.put("variants_command", command);
-        if (Files.exists(out)) {
-            Files.move(out, out.resolveSibling(out.getFileName() + ".old"), StandardCopyOption.REPLACE_EXISTING);
-        }
+        OutputFile.keepPrevious(out);
         ResultsMerge.merge(s.runFiles, out, extra, s.variant.options().compression());
         return out;
     }

@@ -1,5 +1,6 @@
 package dev.faultline.replay;
 
+import dev.faultline.core.trace.OutputFile;
 import dev.faultline.analysis.Analyzer;
 import dev.faultline.analysis.By;
 import dev.faultline.analysis.TraceAnalysis;
@@ -222,9 +223,7 @@ public final class ReplayRunner {
             TraceAnalysis analysis = Analyzer.analyze(partial, By.NONE);
             Path kept = null;
             if (out != null) {
-                if (Files.exists(out)) {
-                    Files.move(out, out.resolveSibling(out.getFileName() + ".old"), StandardCopyOption.REPLACE_EXISTING);
-                }
+                OutputFile.keepPrevious(out);
                 Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
                 kept = out;
             }

@@ -1,0 +1,60 @@
+package dev.faultline.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line's edges: usage errors in a line, --ring of nothing, -o onto a directory or into one not yet made. */
+class CliEdgesTest {
+    private static final String TRACE = Path.of("../traces/zipf-shmem-copy.arrow").toString();
+
+    @Test
+    void aUsageErrorSaysItsLineAndWhereTheHelpIsNotTheWholeHelp() {
+        CliRun run = CliRun.of("replay", TRACE, "--bogus");
+        assertEquals(2, run.exit());
+        java.util.List<String> lines = run.err().strip().lines().toList();
+        assertEquals("faultline replay: Unknown option: '--bogus'", lines.getFirst(), run.err());
+        assertEquals("see 'faultline replay --help'", lines.getLast(), run.err());
+        assertTrue(lines.size() <= 3, "the line, picocli's suggestion at most, and where the help is: " + run.err());
+        CliRun typo = CliRun.of("analyse", TRACE);
+        assertEquals(2, typo.exit());
+        assertTrue(typo.err().contains("Did you mean") && typo.err().contains("analyze"), "picocli's suggestion: " + typo.err());
+        assertFalse(typo.err().contains("Usage:"), typo.err());
+    }
+
+    @Test
+    void aRingOfNoRowsIsRefusedRatherThanDroppingEveryRow() {
+        CliRun record = CliRun.of("record", "--ring", "0", "--pages", "100");
+        assertEquals(2, record.exit());
+        assertTrue(record.err().startsWith("faultline record: --ring must be at least 1 row, not 0"), record.err());
+        CliRun replay = CliRun.of("replay", TRACE, "--ring", "0");
+        assertEquals(2, replay.exit());
+        assertTrue(replay.err().startsWith("faultline replay: --ring must be at least 1 row, not 0"), replay.err());
+    }
+
+    @Test
+    void anOutputThatIsADirectoryIsRefusedAndAMissingDirectoryIsMade(@TempDir Path dir) throws Exception {
+        Files.writeString(Files.createDirectories(dir.resolve("full")).resolve("keep.txt"), "mine");
+        CliRun replay = CliRun.of("replay", TRACE, "-o", dir.resolve("full").toString());
+        assertEquals(1, replay.exit());
+        assertTrue(replay.err().strip().endsWith("it is a directory; give a file name (e.g. " + dir.resolve("full/trace.arrow") + ")"),
+                replay.err());
+        CliRun record = CliRun.of("record", "--pages", "100", "-o", dir.resolve("full").toString());
+        assertEquals(1, record.exit());
+        assertTrue(record.err().contains("it is a directory") && !record.err().contains("warming up"), "refused before the warm-up: "
+                + record.err());
+        assertTrue(Files.isDirectory(dir.resolve("full")) && Files.exists(dir.resolve("full/keep.txt")), "the directory is left as it was");
+        assertFalse(Files.exists(dir.resolve("full.old")));
+
+        Path nested = dir.resolve("a/b/r.arrow");
+        CliRun made = CliRun.of("replay", TRACE, "--runs", "1", "--warmup", "0", "-o", nested.toString());
+        assertEquals(0, made.exit(), made.err());
+        assertTrue(Files.isRegularFile(nested), "replay made the directories its -o needs");
+    }
+}
