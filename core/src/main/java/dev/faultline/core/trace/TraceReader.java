@@ -47,6 +47,8 @@ public final class TraceReader implements AutoCloseable {
     private boolean truncated;
     private int batches;
     private long rowsRead;
+    private final int[] checksums; // per batch, from the footer; null when the file has none (older, or recovered)
+    private ByteBuffer checked = ByteBuffer.allocate(0);
 
     private final TraceColumns c;
 
@@ -62,16 +64,66 @@ public final class TraceReader implements AutoCloseable {
         this.reader = reader;
         this.recovered = recovered;
         try {
-            this.root = reader.getVectorSchemaRoot();
+            try {
+                this.root = reader.getVectorSchemaRoot();
+            } catch (IOException | RuntimeException e) {
+                throw new TraceFormatException(name + " is damaged before its first batch (unreadable schema: "
+                        + oneLine(e) + ")", e);
+            }
+            this.footer = reader instanceof ArrowFileReader f && f.getMetaData() != null ? Map.copyOf(f.getMetaData()) : Map.of();
+            TraceHeader h = TraceHeader.fromMetadata(name, root.getSchema().getCustomMetadata());
+            String later = footer.get(TraceHeader.KEY_REGIONS); // a capture that found regions after it began
+            this.header = later == null ? h : h.withRegions(name, TraceHeader.parseRegions(name, later));
+            c = new TraceColumns(root, name);
+            this.checksums = checksums(name, footer, reader);
         } catch (IOException | RuntimeException e) {
-            throw new TraceFormatException(name + " is damaged before its first batch (unreadable schema: "
-                    + oneLine(e) + ")", e);
+            closeQuietly(reader, e); // its buffers go back before the allocator is closed, so the real error is the one told
+            throw e;
         }
-        this.footer = reader instanceof ArrowFileReader f && f.getMetaData() != null ? Map.copyOf(f.getMetaData()) : Map.of();
-        TraceHeader h = TraceHeader.fromMetadata(name, root.getSchema().getCustomMetadata());
-        String later = footer.get(TraceHeader.KEY_REGIONS); // a capture that found regions after it began
-        this.header = later == null ? h : h.withRegions(name, TraceHeader.parseRegions(name, later));
-        c = new TraceColumns(root, name);
+    }
+
+    /** The footer's per-batch checksums, or null when the file has none; a list that does not fit the batches is damage. */
+    private static int[] checksums(String name, Map<String, String> footer, ArrowReader reader) throws IOException {
+        String list = footer.get(TraceWriter.FOOTER_BATCH_CRC32C);
+        if (list == null || !(reader instanceof ArrowFileReader f)) {
+            return null;
+        }
+        String[] hex = list.isEmpty() ? new String[0] : list.split(",");
+        if (hex.length != f.getRecordBlocks().size()) {
+            throw new TraceFormatException(name + "'s footer is damaged: it lists " + hex.length + " batch checksums for "
+                    + f.getRecordBlocks().size() + " batches");
+        }
+        int[] out = new int[hex.length];
+        try {
+            for (int i = 0; i < hex.length; i++) {
+                out[i] = Integer.parseUnsignedInt(hex[i], 16);
+            }
+        } catch (NumberFormatException e) {
+            throw new TraceFormatException(name + "'s footer is damaged: a batch checksum is '" + e.getMessage() + "'");
+        }
+        return out;
+    }
+
+    /** Checks batch {@code index} (0-based) against its checksum before it is decoded. */
+    private void verify(ArrowFileReader f, int index) throws IOException {
+        if (checksums == null || index >= checksums.length) {
+            return;
+        }
+        checked = TraceChecksums.read(channel, f.getRecordBlocks().get(index), checked);
+        int crc = TraceChecksums.crc32c(checked);
+        if (crc != checksums[index]) {
+            throw new TraceFormatException(name + ": batch " + (index + 1) + " of " + checksums.length + " is damaged: its CRC32C is "
+                    + Integer.toHexString(crc) + ", the footer says " + Integer.toHexString(checksums[index])
+                    + " (the file changed after it was written)");
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c, Throwable cause) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            cause.addSuppressed(e);
+        }
     }
 
     /**
@@ -95,24 +147,34 @@ public final class TraceReader implements AutoCloseable {
                 throw new TraceFormatException(name + " is not an Arrow IPC file" + (size < 8
                         ? " (" + size + " bytes)" : " (no ARROW1 magic at its start)"));
             }
+            Exception footerDamage = null;
             if (size >= 18 && hasMagic(channel, size - MAGIC.length)) {
                 try {
                     ArrowFileReader r = new ArrowFileReader(channel, allocator, CommonsCompressionFactory.INSTANCE);
                     return new TraceReader(name, allocator, channel, r, false);
-                } catch (TraceFormatException e) {
-                    throw e;
                 } catch (IOException | RuntimeException e) {
-                    // Footer damaged: fall through and read what the stream holds.
+                    // the footer (or what it points to) is damaged: read what the stream after the magic holds
+                    footerDamage = e;
+                    channel = FileChannel.open(path, StandardOpenOption.READ); // the file reader closed the first one
                 }
             }
             channel.position(8);
             ArrowStreamReader s = new ArrowStreamReader(channel, allocator, CommonsCompressionFactory.INSTANCE);
-            TraceReader t = new TraceReader(name, allocator, channel, s, true);
-            t.recoveryNote = "the writer did not finish " + name + " (no footer): reading every complete batch";
+            TraceReader t;
+            try {
+                t = new TraceReader(name, allocator, channel, s, true);
+            } catch (IOException | RuntimeException e) {
+                if (footerDamage instanceof TraceFormatException tf && tf.getMessage().contains("footer")) {
+                    throw tf; // the footer's own account of what is wrong says more than the stream's
+                }
+                throw e;
+            }
+            t.recoveryNote = footerDamage == null ? "the writer did not finish " + name + " (no footer): reading every complete batch"
+                    : name + "'s footer is damaged (" + oneLine(footerDamage) + "): reading every complete batch in order";
             return t;
         } catch (IOException | RuntimeException e) {
-            channel.close();
-            allocator.close();
+            closeQuietly(channel, e);
+            closeQuietly(allocator, e); // reports leaks as suppressed, never in place of what went wrong
             if (e instanceof IOException io) {
                 throw io;
             }
@@ -173,11 +235,17 @@ public final class TraceReader implements AutoCloseable {
     public boolean nextBatch() throws IOException {
         boolean loaded;
         try {
+            if (!recovered && reader instanceof ArrowFileReader f) {
+                verify(f, batches);
+            }
             loaded = reader.loadNextBatch();
         } catch (IOException | RuntimeException e) {
             if (recovered) {
                 truncated = true;
                 return false;
+            }
+            if (e instanceof TraceFormatException t) {
+                throw t;
             }
             throw new TraceFormatException(name + ": batch " + (batches + 1) + " is damaged: " + oneLine(e), e);
         }
@@ -208,7 +276,10 @@ public final class TraceReader implements AutoCloseable {
             throw new IllegalStateException(name + " was recovered: its batches can only be read in order");
         }
         try {
+            verify(f, index);
             f.loadRecordBatch(f.getRecordBlocks().get(index));
+        } catch (TraceFormatException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             throw new TraceFormatException(name + ": batch " + (index + 1) + " is damaged: " + oneLine(e), e);
         }

@@ -9,9 +9,11 @@ import org.apache.arrow.vector.compression.CompressionUtil;
 import org.apache.arrow.vector.compression.NoCompressionCodec;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.ipc.message.ArrowBlock;
 import org.apache.arrow.vector.ipc.message.IpcOption;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -41,6 +43,12 @@ public final class TraceWriter implements AutoCloseable {
     static final int ZSTD_LEVEL = 1;
     /** Footer key: the number of rows in the file. */
     public static final String FOOTER_EVENTS = "events";
+    /**
+     * Footer key: each record batch's CRC32C (of its message and body as written), in hex, in batch
+     * order, comma-separated: Arrow IPC has no checksum of its own, and a flipped bit in a batch body
+     * otherwise reads as data.
+     */
+    public static final String FOOTER_BATCH_CRC32C = "batch_crc32c";
 
     private final Path path;
     private final BufferAllocator allocator;
@@ -58,6 +66,8 @@ public final class TraceWriter implements AutoCloseable {
     private int rows;
     private long total;
     private boolean closed;
+    private final StringBuilder checksums = new StringBuilder();
+    private ByteBuffer readBack = ByteBuffer.allocate(0);
 
     private TraceWriter(Path path, TraceHeader header, Compression compression, boolean withRun, boolean withSummary)
             throws IOException {
@@ -76,7 +86,7 @@ public final class TraceWriter implements AutoCloseable {
         c = new TraceColumns(root, path.toString());
 
         channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE);
+                StandardOpenOption.WRITE, StandardOpenOption.READ); // READ: each batch is read back for its checksum
         writer = compression == Compression.ZSTD
                 ? new ArrowFileWriter(root, dictionaries, channel, footer, IpcOption.DEFAULT,
                         CommonsCompressionFactory.INSTANCE, CompressionUtil.CodecType.ZSTD, Optional.of(ZSTD_LEVEL))
@@ -237,11 +247,21 @@ public final class TraceWriter implements AutoCloseable {
         }
         root.setRowCount(rows);
         writer.writeBatch();
+        checksum(writer.getRecordBlocks().getLast());
         total += rows;
         rows = 0;
         for (var v : root.getFieldVectors()) {
             v.reset();
         }
+    }
+
+    /** Appends the CRC32C of the batch just written, read back from the page cache, to the footer's list. */
+    private void checksum(ArrowBlock block) throws IOException {
+        readBack = TraceChecksums.read(channel, block, readBack);
+        if (!checksums.isEmpty()) {
+            checksums.append(',');
+        }
+        checksums.append(Integer.toHexString(TraceChecksums.crc32c(readBack)));
     }
 
     /** Rows appended so far, flushed or not. */
@@ -269,6 +289,7 @@ public final class TraceWriter implements AutoCloseable {
         try {
             flush();
             footer.put(FOOTER_EVENTS, Long.toString(total));
+            footer.put(FOOTER_BATCH_CRC32C, checksums.toString());
             writer.end();
         } finally {
             writer.close();
