@@ -64,6 +64,19 @@ final class PassiveRecord implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try {
+            return record();
+        } finally {
+            if (claim != null) {
+                claim.close();
+            }
+        }
+    }
+
+    /** The output this command is writing, claimed against a second writer; null before it is known. */
+    private OutputFile.Claim claim;
+
+    private Integer record() throws Exception {
         PrintWriter err = cl.getErr();
         if (pid == null && !runnable(command.getFirst())) {
             err.println("faultline record: " + command.getFirst() + ": command not found (nothing was run, nothing captured)");
@@ -76,6 +89,7 @@ final class PassiveRecord implements Callable<Integer> {
         PassiveCapture.Options options = new PassiveCapture.Options(out, base.compression(), base.durationNanos(), line,
                 base.detail(), base.intervalNanos(), base.qmp());
         PassiveCapture capture = pid != null ? PassiveCapture.attach(pid, options) : PassiveCapture.launch(command, options);
+        claim = OutputFile.claim(out);
         Path old = OutputFile.keepPrevious(out);
         if (old != null) {
             err.println("faultline record: kept the previous " + out + " as " + old);

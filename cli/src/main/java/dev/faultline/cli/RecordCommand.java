@@ -154,6 +154,19 @@ final class RecordCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try {
+            return record();
+        } finally {
+            if (claim != null) {
+                claim.close();
+            }
+        }
+    }
+
+    /** The output this command is writing, claimed against a second writer; null before it is known. */
+    private OutputFile.Claim claim;
+
+    private Integer record() throws Exception {
         CommandLine cl = spec.commandLine();
         if (pid != null || (command != null && !command.isEmpty())) {
             if (pid != null && command != null && !command.isEmpty()) {
@@ -202,7 +215,7 @@ final class RecordCommand implements Callable<Integer> {
         WorkloadRunner runner = new WorkloadRunner(ws);
         runner.check(); // refuse before touching any file
         if (out != null) {
-            OutputFile.check(out); // before the warm-up: a wrong -o costs nothing
+            claim = OutputFile.claim(out); // before the warm-up: a wrong or busy -o costs nothing
             Path old = OutputFile.keepPrevious(out);
             if (old != null) {
                 err.println("faultline record: kept the previous " + out + " as " + old);

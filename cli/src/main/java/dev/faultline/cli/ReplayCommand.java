@@ -166,9 +166,13 @@ final class ReplayCommand implements Callable<Integer> {
                     + "full is dropped and counted as lost)");
         }
         Path results = resultsFile();
-        if (results != null) {
-            OutputFile.check(results); // a wrong -o refused before anything runs
+        // a wrong -o is refused before anything runs, and a second replay to the same -o while this one writes it
+        try (OutputFile.Claim claim = results == null ? null : OutputFile.claim(results)) {
+            return replay(cl, p, prefetchAll);
         }
+    }
+
+    private Integer replay(CommandLine cl, Pace p, boolean prefetchAll) throws Exception {
         ReplayOptions base = new ReplayOptions(null, threads, p, null, 1, WaitStrategy.SPIN, Delay.NONE, prefetchAll, runs, warmup,
                 verify, Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty,
                 Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle"));

@@ -57,4 +57,26 @@ class CliEdgesTest {
         assertEquals(0, made.exit(), made.err());
         assertTrue(Files.isRegularFile(nested), "replay made the directories its -o needs");
     }
+
+    @Test
+    void aSecondReplayToTheSameOutputIsRefusedWhileTheFirstWritesIt(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("r.arrow");
+        CliRun.Running first = CliRun.start("replay", TRACE, "--runs", "40", "-o", out.toString());
+        Path lock = dir.resolve(".r.arrow.lock");
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (!Files.exists(lock) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(Files.exists(lock), "the first replay claimed its output");
+        CliRun second = CliRun.of("replay", TRACE, "--runs", "1", "-o", out.toString());
+        assertEquals(1, second.exit());
+        assertEquals("faultline replay: another faultline (pid " + ProcessHandle.current().pid() + ") is writing " + out
+                + ": wait for it to finish or give another -o", second.err().strip());
+        CliRun done = first.join(120_000);
+        assertEquals(0, done.exit(), done.err());
+        assertTrue(Files.isRegularFile(out) && !Files.exists(lock), "the first replay's results, and its claim released");
+        try (var r = dev.faultline.core.trace.TraceReader.open(out)) {
+            assertFalse(r.recovered(), "complete, not interleaved with another writer");
+        }
+    }
 }

@@ -1,14 +1,17 @@
 package dev.faultline.core.trace;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The rules every command follows for a file it is about to write (a trace, replay results): checked
  * before any work starts, its directory created if missing, a directory in its place refused, and a
- * file already there kept as {@code FILE.old} rather than lost.
+ * file already there kept as {@code FILE.old} rather than lost, and one writer at a time ({@link #claim}).
  */
 public final class OutputFile {
     private OutputFile() {
@@ -34,6 +37,63 @@ public final class OutputFile {
         if (dir != null && !Files.isWritable(dir)) {
             throw new IOException("cannot write " + out + ": its directory " + dir + " is not writable");
         }
+    }
+
+    /** An output claimed by this process until closed: a second writer of the same file is refused, not interleaved. */
+    public static final class Claim implements AutoCloseable {
+        private final Path lockFile;
+        private final FileChannel channel;
+        private final FileLock lock;
+
+        private Claim(Path lockFile, FileChannel channel, FileLock lock) {
+            this.lockFile = lockFile;
+            this.channel = channel;
+            this.lock = lock;
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                Files.deleteIfExists(lockFile); // before the release: a waiting writer finds the file gone or its own
+                lock.release();
+            } finally {
+                channel.close();
+            }
+        }
+    }
+
+    /**
+     * Claims {@code out} for this process: an exclusive lock on {@code .NAME.lock} beside it, which
+     * the kernel drops if the process dies. Refuses, in one line naming the holder's pid, when
+     * another process is writing the same file.
+     */
+    public static Claim claim(Path out) throws IOException {
+        check(out);
+        Path lockFile = out.resolveSibling("." + out.getFileName() + ".lock");
+        FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null; // held by this very process (another command run in the same JVM)
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        if (lock == null) {
+            String holder;
+            try {
+                holder = Files.readString(lockFile).strip();
+            } catch (IOException e) {
+                holder = "?";
+            }
+            ch.close();
+            throw new IOException("another faultline (pid " + (holder.isEmpty() ? "?" : holder) + ") is writing " + out
+                    + ": wait for it to finish or give another -o");
+        }
+        ch.truncate(0);
+        ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII)), 0);
+        return new Claim(lockFile, ch, lock);
     }
 
     /**
