@@ -62,7 +62,7 @@ final class CompareCommand implements Callable<Integer> {
             + "(several, comma-separated: their runs are pooled).")
     List<Path> base;
 
-    @Parameters(index = "1", paramLabel = "CANDIDATE", split = ",", description = "The one under test (likewise).")
+    @Parameters(index = "1", arity = "1", paramLabel = "CANDIDATE", split = ",", description = "The one under test (likewise).")
     List<Path> candidate;
 
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "The report directory (default: ${DEFAULT-VALUE}).")

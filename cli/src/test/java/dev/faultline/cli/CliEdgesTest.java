@@ -79,4 +79,23 @@ class CliEdgesTest {
             assertFalse(r.recovered(), "complete, not interleaved with another writer");
         }
     }
+
+    @Test
+    void aFullDiskStopsTheRecordingAtOnceNamingTheFile(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "mounting a small tmpfs to fill needs root");
+        Path small = Files.createDirectories(dir.resolve("small"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", small.toString()).inheritIO().start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mount.waitFor() == 0, "mount -t tmpfs failed here");
+        try {
+            Path out = small.resolve("t.arrow");
+            CliRun run = CliRun.of("record", "--pages", "200000", "--warmup", "0", "-o", out.toString());
+            assertEquals(1, run.exit(), run.err());
+            String last = run.err().strip().lines().reduce((a, b) -> b).orElse("");
+            assertTrue(last.startsWith("faultline record: cannot write " + out) && last.contains("No space left on device"), run.err());
+            assertFalse(run.err().contains("100%"), "the touches stopped when the writer failed, not at their end: " + run.err());
+        } finally {
+            new ProcessBuilder("umount", small.toString()).inheritIO().start().waitFor();
+        }
+    }
 }

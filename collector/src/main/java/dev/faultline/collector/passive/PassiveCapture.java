@@ -136,9 +136,18 @@ public final class PassiveCapture {
      * Starts {@code argv} stopped before its first instruction, to be traced from the start by
      * {@link #run} (which lets it go once the probes are attached). Its stdin, stdout and stderr are ours.
      */
+    /** util-linux's setpriv, which sets the parent-death signal of what it executes. */
+    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
+
     public static PassiveCapture launch(List<String> argv, Options options) {
         checkTools();
-        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "kill -STOP $$; exec \"$@\"", "sh"));
+        List<String> cmd = new ArrayList<>();
+        if (Files.isExecutable(SETPRIV)) {
+            // the child dies with us (PR_SET_PDEATHSIG, kept across its exec): a capture killed with SIGKILL takes its
+            // traced command with it rather than leaving it to pid 1
+            cmd.addAll(List.of(SETPRIV.toString(), "--pdeathsig", "KILL"));
+        }
+        cmd.addAll(List.of("sh", "-c", "kill -STOP $$; exec \"$@\"", "sh"));
         cmd.addAll(argv);
         Process p;
         try {

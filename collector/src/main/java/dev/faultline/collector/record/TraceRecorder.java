@@ -161,6 +161,11 @@ public final class TraceRecorder implements AutoCloseable {
         }
     }
 
+    /** Whether writing has failed (a full disk, a removed directory): the run should stop now, not at its end. */
+    public boolean failed() {
+        return failure != null;
+    }
+
     /** Lifts a starving SCHED_IDLE writer to normal priority; wakes every {@link #WATCHDOG_NANOS}. */
     private void watch() {
         while (!stopping) {
@@ -239,8 +244,12 @@ public final class TraceRecorder implements AutoCloseable {
                     writer.putFooter(footer[i], footer[i + 1]);
                 }
             }
-        } finally {
             writer.close();
+        } catch (IOException | RuntimeException e) {
+            if (failure == null) {
+                throw e;
+            }
+            failure.addSuppressed(e); // closing a file that already failed fails again: the first failure is the one to tell
         }
         rethrowFailure();
     }

@@ -48,6 +48,8 @@ public final class WorkloadRunner {
 
     private final WorkloadSpec spec;
     private volatile boolean stop;
+    /** The recorder of the run under way, whose failure stops the touches at once; null when not recording. */
+    private volatile TraceRecorder recording;
     private volatile WorkloadRunner warming;
     private int warmedPages;
     private int warmUpRuns;
@@ -187,6 +189,7 @@ public final class WorkloadRunner {
                 if (out != null) {
                     recorder = new TraceRecorder(out, header(command, uffd.features(), handled, policy),
                             spec.compression(), handler.rings(), handler.clocks());
+                    recording = recorder;
                 }
                 timing = touch(touchers, plan.touches(), handler, recorder, progress);
             } finally {
@@ -213,13 +216,18 @@ public final class WorkloadRunner {
         }
     }
 
+    private boolean writingFailed() {
+        TraceRecorder r = recording;
+        return r != null && r.failed();
+    }
+
     private Toucher[] touchers(AccessPlan plan, Region region, TouchClock clock, UffdHandler handler) {
         long interval = spec.rate() > 0 ? Math.max(1, spec.threads() * 1_000_000_000L / spec.rate()) : 0;
         Toucher[] touchers = new Toucher[plan.threads()];
         for (int t = 0; t < touchers.length; t++) {
             touchers[t] = new Toucher(TouchScript.of(plan.pages(t), spec.touch(), interval),
                     new long[] {region.address()}, new long[] {region.pageSize()}, new TouchClock[] {clock},
-                    () -> stop || handler.failure() != null);
+                    () -> stop || handler.failure() != null || writingFailed());
         }
         return touchers;
     }

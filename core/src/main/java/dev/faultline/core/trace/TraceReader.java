@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -134,6 +135,9 @@ public final class TraceReader implements AutoCloseable {
      */
     public static TraceReader open(Path path) throws IOException {
         String name = path.toString();
+        if (Files.isDirectory(path)) {
+            throw new TraceFormatException(name + " is a directory, not a trace");
+        }
         FileChannel channel;
         try {
             channel = FileChannel.open(path, StandardOpenOption.READ);

@@ -115,6 +115,11 @@ public final class TraceWriter implements AutoCloseable {
                                      boolean withSummary) throws IOException {
         try {
             return new TraceWriter(path, header, compression, withRun, withSummary);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IOException("cannot create trace " + path + ": its directory " + path.toAbsolutePath().getParent()
+                    + " does not exist", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new IOException("cannot create trace " + path + ": permission denied", e);
         } catch (IOException | RuntimeException e) {
             throw new IOException("cannot create trace " + path + ": " + e.getMessage(), e);
         }
@@ -246,8 +251,13 @@ public final class TraceWriter implements AutoCloseable {
             return;
         }
         root.setRowCount(rows);
-        writer.writeBatch();
-        checksum(writer.getRecordBlocks().getLast());
+        try {
+            writer.writeBatch();
+            checksum(writer.getRecordBlocks().getLast());
+        } catch (IOException e) {
+            // "No space left on device" alone does not say which file: the caller stops on this, naming it
+            throw new IOException("cannot write " + path + " (" + (total + rows) + " rows so far): " + e.getMessage(), e);
+        }
         total += rows;
         rows = 0;
         for (var v : root.getFieldVectors()) {
@@ -279,20 +289,35 @@ public final class TraceWriter implements AutoCloseable {
         footer.put(key, value);
     }
 
-    /** Flushes, writes the footer and closes the file. Idempotent. */
+    /**
+     * Flushes, writes the footer and closes the file. Idempotent.
+     *
+     * @throws IOException naming the file, for the first thing that failed (a full disk, say)
+     */
     @Override
     public void close() throws IOException {
         if (closed) {
             return;
         }
         closed = true;
+        IOException failure = null;
         try {
             flush();
             footer.put(FOOTER_EVENTS, Long.toString(total));
             footer.put(FOOTER_BATCH_CRC32C, checksums.toString());
             writer.end();
+        } catch (IOException | RuntimeException e) {
+            failure = named(e);
         } finally {
-            writer.close();
+            try {
+                writer.close(); // ends the file again if end() failed, and fails again: only the first failure is told
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = named(e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
             channel.close();
             root.close();
             for (long id : dictionaries.getDictionaryIds()) {
@@ -300,5 +325,17 @@ public final class TraceWriter implements AutoCloseable {
             }
             allocator.close();
         }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** {@code e} as an IOException whose message names this file. */
+    private IOException named(Exception e) {
+        if (e instanceof IOException io && io.getMessage() != null && io.getMessage().contains(path.toString())) {
+            return io;
+        }
+        Throwable cause = e instanceof RuntimeException && e.getCause() instanceof IOException io ? io : e;
+        return new IOException("cannot write " + path + ": " + cause.getMessage(), e);
     }
 }
