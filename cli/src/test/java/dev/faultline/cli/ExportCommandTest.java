@@ -76,4 +76,45 @@ class ExportCommandTest {
         assertEquals(2, parquet.exit());
         assertTrue(parquet.err().contains("use --format csv or jsonl for stdout"), parquet.err());
     }
+
+    @Test
+    void duckDbInNodeReadsTheExportWithEachTracesRowAndFaultCounts(@TempDir Path dir) throws Exception {
+        Path interop = Path.of("../interop/js").toAbsolutePath().normalize();
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(interop.resolve("node_modules/@duckdb/node-api")),
+                "@duckdb/node-api is not installed: run 'npm ci' in " + interop + " (./run-tests does)");
+        List<String> traces;
+        try (Stream<Path> s = Files.list(TRACES)) {
+            traces = s.filter(p -> p.toString().endsWith(".arrow")).map(Path::toString).sorted().toList();
+        }
+        List<String> args = new java.util.ArrayList<>(List.of("export"));
+        args.addAll(traces);
+        args.addAll(List.of("-o", dir.toString()));
+        assertEquals(0, CliRun.of(args.toArray(String[]::new)).exit());
+        Process node = new ProcessBuilder("node", interop.resolve("read-parquet.mjs").toString(), dir.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(node.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(node.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, node.exitValue(), out);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out);
+        java.util.Map<String, long[]> duck = new java.util.HashMap<>();
+        json.get("traces").forEach(t -> duck.put(t.get("trace").asText(), new long[] {t.get("rows").asLong(), t.get("faults").asLong()}));
+        for (String t : traces) {
+            long rows = 0;
+            long faults = 0;
+            try (var r = dev.faultline.core.trace.TraceReader.open(Path.of(t))) {
+                var e = new dev.faultline.core.trace.TraceEvent();
+                while (r.nextBatch()) {
+                    for (int i = 0; i < r.batchRows(); i++) {
+                        r.read(i, e);
+                        rows++;
+                        faults += e.kind == dev.faultline.core.trace.EventKind.PAGEFAULT ? 1 : 0;
+                    }
+                }
+            }
+            String name = Path.of(t).getFileName().toString();
+            assertTrue(duck.containsKey(name), name + " in " + out);
+            assertEquals(rows, duck.get(name)[0], name + ": rows");
+            assertEquals(faults, duck.get(name)[1], name + ": faults");
+        }
+    }
 }
