@@ -22,6 +22,7 @@ import java.util.concurrent.Callable;
 
 /** {@code faultline analyze}: latency per group, charts and an HTML report for traces and replay results. */
 @Command(name = "analyze", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        exitCodeListHeading = ExitStatus.HEADING, exitCodeList = {ExitStatus.OK, ExitStatus.FAILED, ExitStatus.USAGE},
         description = {
             "Analyze traces, replay results and JMH result files (-rf json): fault latency per ioctl × page size × backend (p50 to max, "
                 + "faults/s, queue / service / wake), the working set, and charts — written as a report "
@@ -40,8 +41,9 @@ import java.util.concurrent.Callable;
             "Examples:",
             "  faultline analyze t.arrow -o report",
             "  faultline analyze r.arrow --by run -o report",
-            "  faultline analyze monday.arrow tuesday.arrow -o report     (and how alike their working sets are)",
-            "  faultline analyze r.shmem.arrow r.anon.arrow r.hugetlb2m.arrow --baseline r.shmem.arrow -o report"})
+            "  faultline analyze mon.arrow tue.arrow -o report    (+ working-set overlap)",
+            "  faultline analyze r.shmem.arrow r.anon.arrow r.hugetlb2m.arrow \\",
+            "      --baseline r.shmem.arrow -o report"})
 final class AnalyzeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -35,6 +35,7 @@ import java.util.concurrent.Callable;
  * {@code analyze} and {@code compare} read — so "kernel A vs kernel B" is a bench on each, then a compare.
  */
 @Command(name = "bench", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        exitCodeListHeading = ExitStatus.HEADING, exitCodeList = {ExitStatus.OK, ExitStatus.FAILED, ExitStatus.USAGE},
         description = {
             "Run Faultline's JMH suites and write their results as one JMH JSON file, which 'faultline analyze' "
                 + "and 'faultline compare' read (one group per benchmark and parameters, one run per iteration).",
@@ -45,10 +46,12 @@ import java.util.concurrent.Callable;
                 + "trace writing and analysis throughput; recording — what recording costs the handler. JMH prints its progress.",
             "",
             "Examples:",
-            "  faultline bench -o a.json                     (on kernel A; then on kernel B with -o b.json)",
+            "  faultline bench -o a.json         (on kernel A; then on kernel B: -o b.json)",
             "  faultline compare a.json b.json -o cmp",
-            "  faultline bench roundtrip --quick -o rt.json && faultline analyze rt.json -o report",
-            "  faultline bench --kernel 6.1.0-47-amd64 --kernel 6.1.0-50-amd64 -o b.json   (b.RELEASE.json for each)"})
+            "  faultline bench roundtrip --quick -o rt.json",
+            "  faultline analyze rt.json -o report",
+            "  faultline bench --kernel 6.1.0-47-amd64 --kernel 6.1.0-50-amd64 -o b.json",
+            "                                               (writes b.RELEASE.json for each)"})
 final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -42,6 +42,7 @@ import java.util.concurrent.Callable;
  * replay one trace on every backend this machine can give, analyze and compare — into one report.
  */
 @Command(name = "demo", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        exitCodeListHeading = ExitStatus.HEADING, exitCodeList = {ExitStatus.OK, ExitStatus.FAILED, ExitStatus.USAGE},
         description = {
             "Show what Faultline does, in about half a minute on built-in defaults: probe this kernel's userfaultfd, "
                 + "record four workloads under Faultline's own handler (random COPY on shmem, a 4-thread snapshot "

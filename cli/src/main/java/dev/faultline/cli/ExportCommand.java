@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** {@code faultline export}: traces and replay results as partitioned Parquet (Spark, DuckDB, Trino), CSV or JSON Lines. */
 @Command(name = "export", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        exitCodeListHeading = ExitStatus.HEADING, exitCodeList = {ExitStatus.OK, ExitStatus.FAILED, ExitStatus.USAGE},
         description = {
             "Export every row of traces and replay results. Parquet (ZSTD, the default) is for the engines fleets already "
                 + "run (Spark, DuckDB, Trino, BigQuery): one file per trace and backend under DIR/kernel=RELEASE/backend=NAME/ "
@@ -40,10 +41,11 @@ import java.util.concurrent.atomic.AtomicLong;
             "",
             "Examples:",
             "  faultline export /var/lib/faultline/*.arrow -o /data/faultline",
-            "  faultline export t.arrow --format jsonl -o - | jq -c 'select(.kind == \"PAGEFAULT\") | .latency_ns'",
-            "  faultline export t.arrow --format csv -o csv/          (then pandas.read_csv('csv/t.csv'))",
-            "  duckdb -c \"SELECT kernel, backend, ioctl, count(*), quantile_cont(latency_ns, 0.99) "
-                + "FROM read_parquet('/data/faultline/**/*.parquet', hive_partitioning=true) WHERE kind='PAGEFAULT' GROUP BY ALL\""})
+            "  faultline export t.arrow --format jsonl -o - | jq .latency_ns",
+            "  faultline export t.arrow --format csv -o csv/  (pandas.read_csv('csv/t.csv'))",
+            "  duckdb -c \"SELECT kernel, backend, ioctl, quantile_cont(latency_ns, 0.99)",
+            "     FROM read_parquet('/data/faultline/**/*.parquet', hive_partitioning=true)",
+            "     WHERE kind = 'PAGEFAULT' GROUP BY ALL\""})
 final class ExportCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

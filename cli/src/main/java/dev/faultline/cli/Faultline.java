@@ -20,7 +20,8 @@ import java.nio.file.NoSuchFileException;
  * on stderr says what was attempted and why), 2 for a usage error. Set {@code FAULTLINE_DEBUG=1}
  * to get the stack trace as well.
  */
-@Command(name = "faultline", mixinStandardHelpOptions = true, versionProvider = Faultline.Version.class,
+@Command(name = "faultline", mixinStandardHelpOptions = true,
+        exitCodeListHeading = ExitStatus.HEADING, exitCodeList = {ExitStatus.OK, ExitStatus.FAILED, ExitStatus.USAGE}, versionProvider = Faultline.Version.class,
         sortOptions = false, usageHelpAutoWidth = true,
         description = {
             "Capture, replay and chart Linux userfaultfd fault traces.",
@@ -31,8 +32,10 @@ import java.nio.file.NoSuchFileException;
                 + "this kernel can do.",
             "",
             "New here? 'faultline demo' records, replays and charts on built-in defaults.",
-            "Run 'faultline COMMAND --help' for a command's options and examples."},
-        subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, AnalyzeCommand.class, CompareCommand.class, ExportCommand.class, BenchCommand.class, DemoCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
+            "Run 'faultline COMMAND --help' for a command's options and examples.",
+            "Completion of commands and options in bash or zsh: source <(faultline generate-completion)"},
+        subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, AnalyzeCommand.class, CompareCommand.class, ExportCommand.class, BenchCommand.class, DemoCommand.class, InspectCommand.class, CommandLine.HelpCommand.class,
+            picocli.AutoComplete.GenerateCompletion.class})
 public final class Faultline implements Runnable {
     /** Exit status when the work failed. */
     public static final int EXIT_FAILED = 1;

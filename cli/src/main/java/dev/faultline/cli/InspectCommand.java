@@ -33,6 +33,7 @@ import java.util.concurrent.Callable;
  * kind, ioctl and backend, and its first rows. Reads the file batch by batch.
  */
 @Command(name = "inspect", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        exitCodeListHeading = ExitStatus.HEADING, exitCodeList = {ExitStatus.OK, ExitStatus.FAILED, ExitStatus.USAGE},
         description = {
             "Show what a trace (or replay results) file holds: who wrote it, on which kernel, its regions, how many "
                 + "rows of each kind, ioctl and backend, and the first rows with their latency split into queue "

@@ -48,7 +48,8 @@ import java.util.concurrent.Callable;
             "  faultline probe",
             "  faultline probe --backend shmem,hugetlb2m -v",
             "  faultline probe --json | jq '.cells[] | select(.supported)'",
-            "  faultline probe --kernel host --kernel ~/.cache/faultline/kernels/linux-image-6.1.0-47-amd64",
+            "  faultline probe --kernel host \\",
+            "      --kernel ~/.cache/faultline/kernels/linux-image-6.1.0-47-amd64",
             "",
             "With --kernel (repeatable) the probe runs under each kernel named, in a QEMU guest over this machine's root "
                 + "filesystem (see scripts/fetch-kernel), and prints one matrix with a column per kernel; ≠ marks where they differ."},

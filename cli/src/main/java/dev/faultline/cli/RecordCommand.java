@@ -34,6 +34,7 @@ import java.util.concurrent.Callable;
  * its trace, with progress on stderr and a one-screen summary at the end.
  */
 @Command(name = "record", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        exitCodeListHeading = ExitStatus.HEADING, exitCodeList = {ExitStatus.OK, ExitStatus.FAILED + " (a capture that saw no fault too: no file is written)", ExitStatus.USAGE, "127:the command after -- was not found: nothing ran"},
         description = {
             "Record a fault trace: run a built-in workload under Faultline's own userfaultfd handler and write "
                 + "every fault and every resolving ioctl, with its timings, to a trace file.",
@@ -46,13 +47,14 @@ import java.util.concurrent.Callable;
             "",
             "Examples:",
             "  faultline record --workload random --backend shmem --pages 100000 -o t.arrow",
-            "  faultline record --workload sequential --backend hugetlb2m --pages 32 --resolve continue",
+            "  faultline record --backend hugetlb2m --pages 32 --resolve continue",
             "  faultline record --workload restore --image vm.mem --pages 262144 --threads 4",
             "  faultline record --workload zipf --resolve wp --backend anon --wait poll",
             "",
             "Passive capture of any process's handler (C, Rust, QEMU, another JVM), unmodified, with a BPF program on "
                 + "tracepoints:",
-            "  faultline record --pid $(pgrep -f 'qemu.*-incoming') --qmp /run/qemu-dst.qmp -o postcopy.arrow",
+            "  faultline record --pid $(pgrep -f 'qemu.*-incoming') \\",
+            "      --qmp /run/qemu-dst.qmp -o postcopy.arrow",
             "  faultline record -o floor.arrow -- ./uffd_floor shmem copy 20000 spin",
             "  faultline record --pid 4242 --detail summary --interval 10s -o fleet.arrow",
             "It needs root and libbpf (apt-get install libbpf1). --pid attaches to a running process (regions it "

@@ -55,7 +55,8 @@ import java.util.concurrent.Callable;
             "  faultline replay t.arrow --pace recorded --delay 50us --handler-threads 2",
             "  faultline replay t.arrow --prefetch working-set",
             "  faultline replay t.arrow --backend shmem,anon,hugetlb2m --runs 5 -o r.arrow",
-            "  faultline replay t.arrow --kernel vmlinuz-6.1.0-47-amd64 --kernel vmlinuz-6.1.0-50-amd64 --runs 5 -o r.arrow",
+            "  faultline replay t.arrow --runs 5 -o r.arrow \\",
+            "      --kernel vmlinuz-6.1.0-47-amd64 --kernel vmlinuz-6.1.0-50-amd64",
             "",
             "With --kernel (repeatable) the replay runs under each kernel named, in QEMU guests of one size over this "
                 + "machine's root filesystem, one measured run at a time and interleaved (A, B, A, B …), and writes one "

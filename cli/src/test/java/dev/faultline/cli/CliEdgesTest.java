@@ -98,4 +98,15 @@ class CliEdgesTest {
             new ProcessBuilder("umount", small.toString()).inheritIO().start().waitFor();
         }
     }
+
+    @Test
+    void bashCompletionIsGeneratedByPicocliForEveryCommand() {
+        CliRun run = CliRun.of("generate-completion");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("complete -F _complete_faultline") , run.out().lines().limit(5).toList().toString());
+        for (String c : java.util.List.of("probe", "record", "replay", "analyze", "compare", "export", "inspect", "demo")) {
+            assertTrue(run.out().contains(c), "completes " + c);
+        }
+        assertTrue(run.out().contains("--format"), "and options (export's --format)");
+    }
 }

@@ -1,6 +1,7 @@
 package dev.faultline.cli;
 
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -12,7 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Every command's --help renders as written: a stray '%' in a description makes picocli print a warning instead. */
+/**
+ * Every command's --help renders as written (a stray '%' in a description makes picocli print a
+ * warning instead), lists its exit statuses, and has no example wider than 80 columns.
+ */
 class HelpTest {
     @Test
     void everyHelpRendersWithoutAPicocliWarning() {
@@ -38,6 +42,22 @@ class HelpTest {
             assertTrue(run.out().contains("Usage: faultline"), shown + " printed: " + run.out());
             String err = warnings.toString(StandardCharsets.UTF_8) + run.err();
             assertFalse(err.contains("picocli WARN"), shown + " warned: " + err);
+            if (!command.equals(List.of("help")) && !command.equals(List.of("generate-completion"))) { // picocli's own
+                assertTrue(run.out().contains("Exit status:"), shown + " lists its exit statuses: " + run.out());
+            }
         }
+        // examples are copied into shells: none may be wrapped by the help's 80 columns
+        var root = Faultline.commandLine();
+        List<CommandLine> all = new ArrayList<>(root.getSubcommands().values());
+        all.add(root);
+        List<String> wrapped = new ArrayList<>();
+        for (CommandLine c : all) {
+            for (String line : c.getCommandSpec().usageMessage().description()) {
+                if (line.startsWith("  ") && line.length() > 79) {
+                    wrapped.add(c.getCommandName() + " (" + line.length() + " columns): " + line);
+                }
+            }
+        }
+        assertEquals(List.of(), wrapped, "examples wider than the help's 80 columns");
     }
 }
