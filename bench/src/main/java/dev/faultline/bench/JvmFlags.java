@@ -1,7 +1,7 @@
 package dev.faultline.bench;
 
 /**
- * The JVM flags every forked benchmark JVM needs (DESIGN.md §5), for {@code @Fork(jvmArgsAppend)}:
+ * The JVM flags every forked benchmark JVM needs (docs/design.md §5), for {@code @Fork(jvmArgsAppend)}:
  * annotations take constants, so the flags are named here once.
  */
 final class JvmFlags {

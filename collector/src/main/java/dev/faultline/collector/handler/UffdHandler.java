@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * a trace row handed to the thread's {@link RecordRing}.
  *
  * <p>The hot loop — read a batch of messages, resolve, time, hand over the row — allocates
- * nothing and touches no registered memory from Java (DESIGN.md §5). Non-fault events: FORK closes
+ * nothing and touches no registered memory from Java (docs/design.md §5). Non-fault events: FORK closes
  * the child's uffd (the child's faults then proceed unhandled), REMAP moves the region, REMOVE is
  * recorded (the pages fault again on the next touch), UNMAP marks the region gone.
  *

@@ -12,7 +12,7 @@ import java.util.function.BooleanSupplier;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
- * One faulting thread: plays a {@link TouchScript} from native code (DESIGN.md §5), timing each
+ * One faulting thread: plays a {@link TouchScript} from native code (docs/design.md §5), timing each
  * first touch of a page into its region's {@link TouchClock} (t_fault before, t_wake after).
  *
  * <p>Region r is mapped at {@code bases[r]} with pages of {@code pageSizes[r]} bytes; touch k

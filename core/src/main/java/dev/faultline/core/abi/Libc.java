@@ -24,7 +24,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>Touching memory registered with a userfaultfd must go through {@link #memset} or
  * {@link #memcpy}: the calling thread then blocks in native state, never inside Java code, so a
- * safepoint can always complete (DESIGN.md §5). None of the handles is marked critical because
+ * safepoint can always complete (docs/design.md §5). None of the handles is marked critical because
  * any of them may block.
  */
 public final class Libc {

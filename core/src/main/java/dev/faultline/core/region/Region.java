@@ -18,7 +18,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>Invariants: {@code length} is a positive multiple of the page size; the mapping is readable
  * and writable. Java code must never read or write the mapping directly once it is registered —
- * use {@link #fill} and {@link #copyOut}, which touch it from native code (DESIGN.md §5).
+ * use {@link #fill} and {@link #copyOut}, which touch it from native code (docs/design.md §5).
  */
 public final class Region implements AutoCloseable {
     private final Backend backend;

@@ -4,7 +4,7 @@ import dev.faultline.core.uffd.ResolveIoctl;
 
 /**
  * One trace row, as a mutable holder that writers fill and readers decode into, so that neither
- * allocates per row. Field meanings are those of the trace columns (DESIGN.md §3).
+ * allocates per row. Field meanings are those of the trace columns (docs/design.md §3).
  *
  * <p>Times are CLOCK_MONOTONIC nanoseconds; {@link #UNKNOWN} marks a time that was not observed
  * and is written as null. The {@code backend} and {@code page_size} columns are not held here:

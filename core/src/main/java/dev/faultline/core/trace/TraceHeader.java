@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A trace's schema metadata (DESIGN.md §3): what produced it, where and when, and its regions.
+ * A trace's schema metadata (docs/design.md §3): what produced it, where and when, and its regions.
  *
  * <p>Invariant: {@code regions.get(i).id() == i}. Keys this class does not model are kept in
  * {@code extra} and written back unchanged, so tools can add their own (a replay's options).

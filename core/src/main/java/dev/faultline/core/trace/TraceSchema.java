@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The Arrow schema of trace format v1 (DESIGN.md §3): column names, types and the three
+ * The Arrow schema of trace format v1 (docs/design.md §3): column names, types and the three
  * dictionary-encoded columns with their fixed vocabularies.
  *
  * <p>The dictionaries never change within a file: {@code kind} holds the {@link EventKind} names,

@@ -29,7 +29,7 @@ import static dev.faultline.core.abi.UffdAbi.*;
  */
 public final class Userfaultfd implements AutoCloseable {
 
-    /** How the fd was obtained (DESIGN.md §4). */
+    /** How the fd was obtained (docs/design.md §4). */
     public enum OpenedVia {
         /** {@code userfaultfd(2)}: root or CAP_SYS_PTRACE, or vm.unprivileged_userfaultfd=1. */
         SYSCALL("syscall"),

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The probe against this kernel: the kernel facts of DESIGN.md §4, each proven by a resolved fault. */
+/** The probe against this kernel: the kernel facts of docs/design.md §4, each proven by a resolved fault. */
 class CapabilityProbeTest {
     private static ProbeCell cell(ProbeReport r, Backend b, RegisterMode m, ResolveIoctl op) {
         return r.cells().stream().filter(c -> c.backend() == b && c.mode() == m && c.ioctl() == op)
