@@ -57,6 +57,10 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--by", paramLabel = "WHAT", description = "Also split groups by thread, run, region or mode.")
     String by = "none";
 
+    @Option(names = "--json", description = "Print the report's summary.json (per file and group: faults, faults/s, percentiles, "
+            + "the split, the latency definition) on stdout instead of the table; the report is written as always.")
+    boolean json;
+
     @Option(names = "--baseline", paramLabel = "FILE", description = "With several files, the one the others are compared "
             + "with in the report's opening comparison (ratios of p50 and of the time to populate); one of the FILEs, by "
             + "path or by its 1-based position (default: the first).")
@@ -99,6 +103,11 @@ final class AnalyzeCommand implements Callable<Integer> {
         String command = "faultline " + String.join(" ", cl.getParseResult().originalArgs());
         Report.write(analyses, output, command, "", baselineIndex(cl));
         PrintWriter o = cl.getOut();
+        if (json) {
+            o.println(java.nio.file.Files.readString(output.resolve("summary.json")).strip()); // what the report wrote
+            o.flush();
+            return 0;
+        }
         for (TraceAnalysis a : analyses) {
             if ("jmh".equals(a.header().source())) {
                 o.printf(Locale.ROOT, "%s: JMH results, %,d measurements%n", a.file(), a.events());

@@ -108,6 +108,10 @@ final class CompareCommand implements Callable<Integer> {
             + "(the summary still says so): for comparisons of files that are meant to differ in their groups.")
     boolean allowMissing;
 
+    @Option(names = "--json", description = "Print the comparison's summary.json (per group: ratios, intervals, verdicts; the "
+            + "outcome) on stdout instead of the table; the exit status is the same.")
+    boolean json;
+
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the bootstrap (default: ${DEFAULT-VALUE}).")
     long seed = 1;
 
@@ -131,7 +135,14 @@ final class CompareCommand implements Callable<Integer> {
         List<GroupComparison> groups = Comparison.compare(a, b, source, new Comparison.Settings(threshold / 100, seed, gates, dims));
         CompareReport.write(a, b, groups, source, threshold / 100, output,
                 "faultline " + String.join(" ", cl.getParseResult().originalArgs()));
-        Comparison.Outcome outcome = ComparisonTable.print(cl.getOut(), a, b, groups, source, latency != null, threshold, output);
+        Comparison.Outcome outcome;
+        if (json) {
+            outcome = Comparison.outcome(groups);
+            cl.getOut().println(java.nio.file.Files.readString(output.resolve("summary.json")).strip()); // what the report wrote
+            cl.getOut().flush();
+        } else {
+            outcome = ComparisonTable.print(cl.getOut(), a, b, groups, source, latency != null, threshold, output);
+        }
         boolean excused = allowMissing && (outcome == Comparison.Outcome.INCOMPLETE || outcome == Comparison.Outcome.NOTHING_COMPARED);
         return excused ? 0 : outcome.exitStatus();
     }

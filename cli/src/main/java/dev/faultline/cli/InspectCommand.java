@@ -50,6 +50,10 @@ final class InspectCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", description = "A trace/1 Arrow file.")
     Path file;
 
+    @Option(names = "--json", description = "Print one JSON object (metadata, regions, footer, counts by kind, ioctl, backend "
+            + "and run, the latency percentiles) instead of the text.")
+    boolean json;
+
     @Option(names = "--rows", paramLabel = "N", description = "How many first rows to print (default: ${DEFAULT-VALUE}).")
     int rows = 10;
 
@@ -113,8 +117,44 @@ final class InspectCommand implements Callable<Integer> {
         }
         TraceHeader h = r.header();
         long total = r.rowsRead();
+        if (json) {
+            Map<String, Object> j = new java.util.LinkedHashMap<>();
+            j.put("file", file.toString());
+            j.put("bytes", fileSize);
+            j.put("rows", total);
+            j.put("complete", !r.recovered());
+            j.put("recovery", r.recoveryNote());
+            j.put("version", h.version());
+            j.put("source", h.source());
+            j.put("command", h.command());
+            j.put("kernel", h.kernel());
+            j.put("host", h.host());
+            j.put("started_at", h.startedAt());
+            j.put("uffd_features", "0x" + Long.toHexString(h.features()));
+            j.put("metadata", h.extra());
+            j.put("footer", r.footer());
+            j.put("regions", h.regions());
+            j.put("kinds", named(EventKind.values(), byKind));
+            j.put("ioctls", named(ResolveIoctl.values(), byIoctl));
+            Map<String, Map<Integer, Long>> backends = new TreeMap<>();
+            byBackend.forEach((b, pages) -> pages.forEach((page, n) -> backends.computeIfAbsent(b, k -> new TreeMap<>()).put(page, n[0])));
+            j.put("rows_by_backend_and_page_size", backends);
+            Map<Integer, Long> runs = new TreeMap<>();
+            byRun.forEach((run, n) -> runs.put(run, n[0]));
+            j.put("rows_by_run", runs);
+            j.put("span_ns", tMax > tMin ? tMax - tMin : 0);
+            Map<String, Object> latency = new java.util.LinkedHashMap<>();
+            latency.put("definition", all.source().optionName());
+            latency.put("faults", all.faults());
+            if (all.latency().getTotalCount() > 0) {
+                Units.putPercentiles(latency, all.latency());
+            }
+            j.put("latency", latency);
+            out.println(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(j));
+            return;
+        }
         out.printf(Locale.ROOT, "file        %s (%s, %d rows, %s)%n", file, Units.bytes(fileSize), total,
-                r.recovered() ? "RECOVERED: the writer did not finish" : "complete");
+                r.recovered() ? "RECOVERED" : "complete");
         if (r.recovered()) {
             out.println("recovery    " + r.recoveryNote());
         }
@@ -175,6 +215,16 @@ final class InspectCommand implements Callable<Integer> {
                         + "analyze counts its wake as 0");
             }
         }
+    }
+
+    private static Map<String, Long> named(Enum<?>[] names, long[] counts) {
+        Map<String, Long> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] > 0) {
+                m.put(names[i].name(), counts[i]);
+            }
+        }
+        return m;
     }
 
     private static String counts(Enum<?>[] names, long[] counts) {

@@ -27,13 +27,13 @@ final class Units {
         return String.format(Locale.ROOT, "%.3g %s", v, unit[u]);
     }
 
-    /** Nanoseconds as {@code 850ns}, {@code 12.3us}, {@code 4.56ms}, {@code 1.23s}. */
+    /** Nanoseconds as {@code 850ns}, {@code 12.3µs}, {@code 4.56ms}, {@code 1.23s}: compact, for columns; µs as the report spells it. */
     static String nanos(long ns) {
         if (ns < 1_000) {
             return ns + "ns";
         }
         if (ns < 1_000_000) {
-            return String.format(Locale.ROOT, "%.3gus", ns / 1e3);
+            return String.format(Locale.ROOT, "%.3gµs", ns / 1e3);
         }
         if (ns < 1_000_000_000) {
             return String.format(Locale.ROOT, "%.3gms", ns / 1e6);
@@ -41,7 +41,7 @@ final class Units {
         return String.format(Locale.ROOT, "%.3gs", ns / 1e9);
     }
 
-    /** "p50 12.3us  p90 …  p99 …  max …" for a latency histogram in nanoseconds. */
+    /** "p50 12.3µs  p90 …  p99 …  max …" for a latency histogram in nanoseconds. */
     static String percentiles(org.HdrHistogram.Histogram h) {
         return "p50 " + nanos(h.getValueAtPercentile(50)) + "  p90 " + nanos(h.getValueAtPercentile(90))
                 + "  p99 " + nanos(h.getValueAtPercentile(99)) + "  max " + nanos(h.getMaxValue());

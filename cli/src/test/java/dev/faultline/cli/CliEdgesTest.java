@@ -109,4 +109,21 @@ class CliEdgesTest {
         }
         assertTrue(run.out().contains("--format"), "and options (export's --format)");
     }
+
+    @Test
+    void everyCommandThatPrintsAResultPrintsItAsJsonWithJson(@TempDir Path dir) throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        CliRun inspect = CliRun.of("inspect", TRACE, "--json");
+        assertEquals(0, inspect.exit(), inspect.err());
+        var i = json.readTree(inspect.out());
+        assertEquals(2545, i.get("rows").asInt());
+        assertEquals(2545, i.get("kinds").get("PAGEFAULT").asInt());
+        assertTrue(i.get("complete").asBoolean() && i.get("latency").get("p50_ns").asLong() > 0, inspect.out());
+        CliRun analyze = CliRun.of("analyze", TRACE, "--json", "-o", dir.resolve("a").toString());
+        assertEquals(0, analyze.exit(), analyze.err());
+        assertEquals(TRACE, json.readTree(analyze.out()).get("files").get(0).get("file").asText());
+        CliRun compare = CliRun.of("compare", TRACE, TRACE, "--json", "-o", dir.resolve("c").toString());
+        assertEquals(0, compare.exit(), compare.err());
+        assertEquals("no regression", json.readTree(compare.out()).get("outcome").asText(), compare.out());
+    }
 }

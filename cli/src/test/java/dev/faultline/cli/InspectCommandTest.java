@@ -88,10 +88,12 @@ class InspectCommandTest {
         assertTrue(out.contains("rows by kind     PAGEFAULT " + ROWS + "  RESOLVE 10"), out);
         assertTrue(out.contains("rows by ioctl    COPY " + ROWS + "  ZEROPAGE 10"), out);
         assertTrue(out.contains("rows by backend  shmem 4K " + (ROWS + 10)), out);
-        assertTrue(out.contains("footer      events=" + (ROWS + 10)), out);
+        String footer = out.lines().filter(l -> l.startsWith("footer ")).findFirst().orElseThrow();
+        assertTrue(footer.contains("events=" + (ROWS + 10)) && footer.matches(".*batch_crc32c=[0-9a-f]+,[0-9a-f]+( .*)?"),
+                "the row count and a checksum per batch: " + footer);
         assertTrue(out.lines().anyMatch(l -> l.matches("^  0 +ram +shmem +4K +1\\.00 GiB +MISSING +0x7f0000000000$")), out);
         assertTrue(out.contains("first 3 rows"), out);
-        assertTrue(out.lines().anyMatch(l -> l.matches("^  1 +PAGEFAULT .* WRITE .*EEXIST +1\\.50us +3\\.00us +700ns$")), out);
+        assertTrue(out.lines().anyMatch(l -> l.matches("^  1 +PAGEFAULT .* WRITE .*EEXIST +1\\.50µs +3\\.00µs +700ns$")), out);
     }
 
     @Test
