@@ -39,6 +39,7 @@ final class ExportFiles {
         if (failure instanceof java.io.UncheckedIOException u) {
             return failed(trace, u.getCause());
         }
-        return new IOException("cannot export " + trace + ": " + failure.getMessage(), failure);
+        return new IOException("cannot export " + trace + ": " + (failure.getMessage() != null ? failure.getMessage()
+                : failure.getClass().getSimpleName()), failure);
     }
 }

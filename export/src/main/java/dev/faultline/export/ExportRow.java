@@ -43,23 +43,32 @@ final class ExportRow {
     ExportRow(String traceName, TraceHeader h) {
         metaText = new String[] {traceName, h.host(), h.source(), h.command(), h.startedAt()};
         for (int i = 0; i < meta.length; i++) {
-            meta[i] = Binary.fromString(metaText[i]);
+            meta[i] = text(metaText[i]);
         }
         List<RegionInfo> regions = h.regions();
         regionBytes = new Binary[regions.size()];
         regionNames = new String[regions.size()];
         for (RegionInfo r : regions) {
             regionNames[r.id()] = r.name();
-            regionBytes[r.id()] = Binary.fromString(r.name());
+            regionBytes[r.id()] = text(r.name());
         }
     }
 
     private static Binary[] bytes(Enum<?>[] values) {
         Binary[] b = new Binary[values.length];
         for (Enum<?> v : values) {
-            b[v.ordinal()] = Binary.fromString(v.name());
+            b[v.ordinal()] = text(v.name());
         }
         return b;
+    }
+
+    /**
+     * {@code s} as an immutable byte-array Binary. Not {@link Binary#fromString}: that one reads
+     * through a shared ByteBuffer's position, and the kind and ioctl names are shared by the
+     * exporting threads (a race that broke a column's statistics once in 2,000 traces).
+     */
+    private static Binary text(String s) {
+        return Binary.fromConstantByteArray(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** Hands row {@code e}, of pages of {@code pageSize} bytes, to {@code out}, column by column. */
