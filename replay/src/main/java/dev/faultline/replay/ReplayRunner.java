@@ -174,8 +174,8 @@ public final class ReplayRunner {
         if (!checked) {
             check();
         }
-        Path partial = out != null ? out.resolveSibling(out.getFileName() + ".partial")
-                : Files.createTempFile("faultline-replay-", ".arrow");
+        dev.faultline.core.trace.ScratchFile scratch = out == null ? dev.faultline.core.trace.ScratchFile.create() : null;
+        Path partial = out != null ? out.resolveSibling(out.getFileName() + ".partial") : scratch.path();
         if (out != null) {
             Files.deleteIfExists(partial); // left by a replay that was killed
             Files.createFile(partial);     // an unwritable place fails now, not after the first run
@@ -237,7 +237,9 @@ public final class ReplayRunner {
                     // the file is removed below; the run's own failure is what the user needs to see
                 }
             }
-            if (!done || out == null) {
+            if (scratch != null) {
+                scratch.close(); // results nobody keeps: freed with the descriptor
+            } else if (!done) {
                 Files.deleteIfExists(partial);
             }
         }
@@ -380,9 +382,9 @@ public final class ReplayRunner {
 
     /** A results writer for an unmeasured run, on a temporary file deleted when the run's closers run. */
     private TraceWriter scratch(TraceHeader header, List<AutoCloseable> closers) throws IOException {
-        Path file = Files.createTempFile("faultline-warmup-", ".arrow");
-        closers.add(() -> Files.deleteIfExists(file));
-        TraceWriter w = TraceWriter.create(file, header, options.compression(), true);
+        dev.faultline.core.trace.ScratchFile file = dev.faultline.core.trace.ScratchFile.create();
+        closers.add(file);
+        TraceWriter w = TraceWriter.create(file.path(), header, options.compression(), true);
         closers.add(w);
         return w;
     }

@@ -5,13 +5,13 @@ import dev.faultline.core.trace.Compression;
 import dev.faultline.core.trace.RegionInfo;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceHeader;
+import dev.faultline.core.trace.ScratchFile;
 import dev.faultline.core.trace.TraceWriter;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -20,7 +20,7 @@ import java.nio.file.Path;
  * process's CPUs while it runs: a short capture otherwise spent much of its CPU in the compiler,
  * and every moment a CPU is busy is a wake-up that needs an IPI.
  *
- * <p>Nothing of it reaches the capture's file: it writes to a temporary file it deletes.
+ * <p>Nothing of it reaches the capture's file: it writes to a {@link ScratchFile}, which nothing outlives.
  */
 final class CaptureWarmup {
     /** Faults made up: enough for C2 to compile the loop bodies. */
@@ -32,8 +32,8 @@ final class CaptureWarmup {
 
     /** Pushes {@link #FAULTS} made-up fault messages and copies through the path a capture takes. */
     static void run() throws IOException {
-        Path file = Files.createTempFile("faultline-capture-warmup-", ".arrow");
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofConfined(); ScratchFile scratch = ScratchFile.create()) {
+            Path file = scratch.path();
             TraceWriter[] writer = new TraceWriter[1];
             java.util.List<RegionInfo> regions = new java.util.ArrayList<>();
             FaultLinker linker = new FaultLinker(new FaultLinker.Sink() {
@@ -76,8 +76,6 @@ final class CaptureWarmup {
             if (writer[0] != null) {
                 writer[0].close();
             }
-        } finally {
-            Files.deleteIfExists(file);
         }
     }
 

@@ -131,8 +131,8 @@ public final class WorkloadRunner {
             runner.checked = checked;
         }
         runner.warmingUp = true;
-        Path scratch = Files.createTempFile("faultline-warmup-", ".arrow");
-        try {
+        try (dev.faultline.core.trace.ScratchFile file = dev.faultline.core.trace.ScratchFile.create()) {
+            Path scratch = file.path();
             warming = runner;
             for (int i = 0; i < MAX_WARM_UPS && !stop; i++) { // !stop: a stop() that came before warming was set
                 warmUpRuns = i + 1;
@@ -143,7 +143,6 @@ public final class WorkloadRunner {
             }
         } finally {
             warming = null;
-            Files.deleteIfExists(scratch);
         }
         warmedPages = warmUpRuns > 0 ? runner.spec.pages() : 0; // 0: stopped before it began
         return warmedPages;

@@ -199,10 +199,15 @@ public final class Libc {
 
     /** {@code open(path, flags)}: the fd or -errno. */
     public static int open(String path, int flags) {
+        return open(path, flags, 0);
+    }
+
+    /** {@code open(path, flags, mode)} (mode for O_CREAT and O_TMPFILE): the fd or -errno. */
+    public static int open(String path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment p = arena.allocateFrom(path);
             Scratch s = scratch();
-            return (int) check((int) OPEN.invokeExact(s.callState, p.address(), flags, 0), s);
+            return (int) check((int) OPEN.invokeExact(s.callState, p.address(), flags, mode), s);
         } catch (Throwable t) {
             throw rethrow(t);
         }

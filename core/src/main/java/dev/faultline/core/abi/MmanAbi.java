@@ -39,6 +39,8 @@ public final class MmanAbi {
     public static final int O_RDWR = 2;
     public static final int O_NONBLOCK = 0x800;
     public static final int O_CLOEXEC = 0x80000;
+    /** An unnamed file in the given directory, gone when its last descriptor closes (__O_TMPFILE | O_DIRECTORY). */
+    public static final int O_TMPFILE = 0x410000;
 
     public static final int POLLIN = 0x1;
     public static final int SIGKILL = 9;
