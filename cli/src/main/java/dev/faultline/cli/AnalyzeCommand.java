@@ -48,7 +48,7 @@ final class AnalyzeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Traces, replay results or JMH JSON results (one group per benchmark, one run per iteration).")
+    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Traces, replay results or JMH JSON results (one group per benchmark, one run per iteration); - reads one from standard input.")
     List<Path> files;
 
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "The report directory (default: ${DEFAULT-VALUE}). An earlier report there is replaced; any other non-empty directory is refused.")
@@ -97,8 +97,11 @@ final class AnalyzeCommand implements Callable<Integer> {
         By split = Options.parse(cl, By.class, by, "--by");
         Report.checkReplaceable(output); // refuse a wrong -o before reading anything
         List<TraceAnalysis> analyses = new ArrayList<>();
-        for (Path f : files) {
-            analyses.add(Analyzer.analyze(f, split));
+        try (StdinFile stdin = new StdinFile()) {
+            for (Path f : files) {
+                TraceAnalysis a = Analyzer.analyze(stdin.resolve(f, System.in), split);
+                analyses.add(f.equals(StdinFile.DASH) ? a.shownAs(Path.of("stdin")) : a);
+            }
         }
         String command = "faultline " + String.join(" ", cl.getParseResult().originalArgs());
         Report.write(analyses, output, command, "", baselineIndex(cl));

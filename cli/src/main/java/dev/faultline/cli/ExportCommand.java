@@ -50,7 +50,7 @@ final class ExportCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Traces or replay results (not summary captures: they hold no row per fault).")
+    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Traces or replay results (not summary captures: they hold no row per fault); - reads one from standard input.")
     List<Path> files;
 
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", required = true,
@@ -63,6 +63,13 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try (StdinFile stdin = new StdinFile()) {
+            files = stdin.resolve(files, System.in);
+            return export();
+        }
+    }
+
+    private Integer export() throws Exception {
         String f = format.strip().toLowerCase(Locale.ROOT);
         if (!List.of("parquet", "csv", "jsonl").contains(f)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--format: '" + format + "' is none of parquet, csv, jsonl");

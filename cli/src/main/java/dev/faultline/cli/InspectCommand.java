@@ -47,7 +47,7 @@ final class InspectCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(paramLabel = "FILE", description = "A trace/1 Arrow file.")
+    @Parameters(paramLabel = "FILE", description = "A trace/1 Arrow file; - reads it from standard input.")
     Path file;
 
     @Option(names = "--json", description = "Print one JSON object (metadata, regions, footer, counts by kind, ioctl, backend "
@@ -59,9 +59,12 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        try (TraceReader r = TraceReader.open(file)) {
-            print(r, Files.size(file), spec.commandLine().getOut());
+        try (StdinFile stdin = new StdinFile()) {
+            Path f = stdin.resolve(file, System.in);
+            try (TraceReader r = TraceReader.open(f)) {
+                print(r, Files.size(f), spec.commandLine().getOut());
             spec.commandLine().getOut().flush();
+            }
         }
         return 0;
     }

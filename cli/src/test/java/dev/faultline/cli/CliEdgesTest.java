@@ -126,4 +126,25 @@ class CliEdgesTest {
         assertEquals(0, compare.exit(), compare.err());
         assertEquals("no regression", json.readTree(compare.out()).get("outcome").asText(), compare.out());
     }
+
+    @Test
+    void aDashReadsTheTraceFromStandardInput(@TempDir Path dir) throws Exception {
+        java.io.InputStream stdin = System.in;
+        try {
+            System.setIn(Files.newInputStream(Path.of(TRACE)));
+            CliRun inspect = CliRun.of("inspect", "-", "--json");
+            assertEquals(0, inspect.exit(), inspect.err());
+            assertEquals(2545, new com.fasterxml.jackson.databind.ObjectMapper().readTree(inspect.out()).get("rows").asInt());
+            System.setIn(Files.newInputStream(Path.of(TRACE)));
+            CliRun analyze = CliRun.of("analyze", "-", "-o", dir.resolve("r").toString());
+            assertEquals(0, analyze.exit(), analyze.err());
+            assertTrue(analyze.out().startsWith("stdin: 2,545 rows"), analyze.out());
+            System.setIn(new java.io.ByteArrayInputStream("not a trace".getBytes()));
+            CliRun bad = CliRun.of("inspect", "-");
+            assertEquals(1, bad.exit());
+            assertTrue(bad.err().contains("is not an Arrow IPC file"), bad.err());
+        } finally {
+            System.setIn(stdin);
+        }
+    }
 }

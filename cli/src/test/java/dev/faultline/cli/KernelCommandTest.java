@@ -119,9 +119,9 @@ class KernelCommandTest {
         Path junk = Files.write(dir.resolve("vmlinuz"), new byte[4096]);
         CliRun run = CliRun.of("probe", "--kernel", junk.toString());
         assertEquals(2, run.exit());
-        assertTrue(run.err().startsWith("--kernel: kernel " + junk + " is not an x86 bzImage"), run.err());
+        assertTrue(run.err().startsWith("faultline probe: --kernel: kernel " + junk + " is not an x86 bzImage"), run.err());
         CliRun missing = CliRun.of("probe", "--kernel", "9.9.9-nonesuch");
         assertEquals(2, missing.exit());
-        assertTrue(missing.err().startsWith("--kernel: kernel 9.9.9-nonesuch: no such file; "), missing.err());
+        assertTrue(missing.err().startsWith("faultline probe: --kernel: kernel 9.9.9-nonesuch: no such file; "), missing.err());
     }
 }

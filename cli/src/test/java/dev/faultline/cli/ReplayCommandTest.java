@@ -200,7 +200,7 @@ class ReplayCommandTest {
 
         CliRun bad = CliRun.of("replay", t.toString(), "--backend", "shmem,shmem");
         assertEquals(2, bad.exit());
-        assertTrue(bad.err().startsWith("--backend: 'shmem' is listed twice"), bad.err());
+        assertTrue(bad.err().startsWith("faultline replay: --backend: 'shmem' is listed twice"), bad.err());
     }
 
     @Test
