@@ -35,7 +35,7 @@ import java.nio.file.NoSuchFileException;
             "Run 'faultline COMMAND --help' for a command's options and examples.",
             "Completion of commands and options in bash or zsh: source <(faultline generate-completion)"},
         subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, AnalyzeCommand.class, CompareCommand.class, ExportCommand.class, BenchCommand.class, DemoCommand.class, InspectCommand.class, CommandLine.HelpCommand.class,
-            picocli.AutoComplete.GenerateCompletion.class})
+            picocli.AutoComplete.GenerateCompletion.class, picocli.codegen.docgen.manpage.ManPageGenerator.class})
 public final class Faultline implements Runnable {
     /** Exit status when the work failed. */
     public static final int EXIT_FAILED = 1;
