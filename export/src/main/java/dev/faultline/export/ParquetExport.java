@@ -62,6 +62,7 @@ public final class ParquetExport {
             throw new IOException("cannot export into " + root + ": it is a file, not a directory");
         }
         Files.createDirectories(root);
+        traces = distinct(traces);
         int n = Math.min(THREADS, traces.size());
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, n),
                 run -> Thread.ofPlatform().name("faultline-export").daemon().unstarted(run));
@@ -94,6 +95,24 @@ public final class ParquetExport {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** {@code traces} with a file given twice (a glob that overlaps another) kept once, in first-seen order. */
+    private static List<Path> distinct(List<Path> traces) {
+        java.util.Set<Path> seen = new java.util.HashSet<>();
+        List<Path> out = new ArrayList<>();
+        for (Path t : traces) {
+            Path key;
+            try {
+                key = t.toRealPath();
+            } catch (IOException e) {
+                key = t.toAbsolutePath().normalize(); // missing: exportOne says so
+            }
+            if (seen.add(key)) {
+                out.add(t);
+            }
+        }
+        return out;
     }
 
     /** One trace, into one file per backend its rows have. */
@@ -170,7 +189,9 @@ public final class ParquetExport {
     private record Open(Path partial, Path target, TraceRowWriteSupport support, ParquetWriter<TraceEvent> writer) {
         static Open create(Path dir, String fileName, TraceRowWriteSupport support) throws IOException {
             Files.createDirectories(dir);
-            Path partial = dir.resolve("." + fileName + ".partial");
+            // a name of its own per writer: two copies of one trace (the same identity) may be exported at once
+            Path partial = dir.resolve("." + fileName + "." + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current()
+                    .nextLong()) + ".partial");
             ParquetWriter<TraceEvent> w = new Builder(new LocalOutputFile(partial), support)
                     .withConf(new PlainParquetConfiguration())
                     .withCodecFactory(new ZstdCodecFactory())
