@@ -132,13 +132,14 @@ public final class PassiveCapture {
         return new PassiveCapture(pid, null, options);
     }
 
-    /**
-     * Starts {@code argv} stopped before its first instruction, to be traced from the start by
-     * {@link #run} (which lets it go once the probes are attached). Its stdin, stdout and stderr are ours.
-     */
     /** util-linux's setpriv, which sets the parent-death signal of what it executes. */
     private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
 
+    /**
+     * Starts {@code argv} stopped before its first instruction, to be traced from the start by
+     * {@link #run} (which lets it go once the probes are attached), under setpriv --pdeathsig KILL
+     * where the machine has it, so that it dies with this process. Its stdin, stdout and stderr are ours.
+     */
     public static PassiveCapture launch(List<String> argv, Options options) {
         checkTools();
         List<String> cmd = new ArrayList<>();
