@@ -136,12 +136,13 @@ final class PassiveRecord implements Callable<Integer> {
         }
         o.flush();
         err.flush();
-        if (s.file() == null) {
-            throw new CaptureException(s.uffdSeen()
-                    ? "captured nothing: pid " + capture.pid() + " read no fault and made no resolving ioctl (ended: "
-                        + s.endedBy() + "); no file was written"
-                    : "captured nothing: pid " + capture.pid() + " never had a userfaultfd (ended: " + s.endedBy()
-                        + "); no file was written");
+        if (s.events() == 0) { // a valid trace of no rows was written: say why it is empty
+            err.println(s.uffdSeen()
+                    ? "faultline record: captured nothing: pid " + capture.pid() + " read no fault and made no resolving ioctl "
+                        + "(ended: " + s.endedBy() + "); " + s.file() + " holds no rows"
+                    : "faultline record: captured nothing: pid " + capture.pid() + " never had a userfaultfd (ended: "
+                        + s.endedBy() + "); " + s.file() + " holds no rows");
+            err.flush();
         }
         return 0;
     }
@@ -172,9 +173,6 @@ final class PassiveRecord implements Callable<Integer> {
     }
 
     private static void print(CaptureSummary s, PrintWriter o) {
-        if (s.file() == null) {
-            return; // the one-line error says it
-        }
         o.printf(Locale.ROOT, "captured %s (%s, %s, ended: %s)%n", s.file(), Units.bytes(size(s.file())), s.detail().label(),
                 s.endedBy());
         o.printf(Locale.ROOT, "  events    %,d rows: %,d faults, %,d resolves no fault waited on; %,d lost%n",

@@ -34,7 +34,7 @@ import java.util.concurrent.Callable;
  * its trace, with progress on stderr and a one-screen summary at the end.
  */
 @Command(name = "record", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
-        exitCodeListHeading = ExitStatus.HEADING, exitCodeList = {ExitStatus.OK, ExitStatus.FAILED + " (a capture that saw no fault too: no file is written)", ExitStatus.USAGE, "127:the command after -- was not found: nothing ran"},
+        exitCodeListHeading = ExitStatus.HEADING, exitCodeList = {ExitStatus.OK, ExitStatus.FAILED, ExitStatus.USAGE, "127:the command after -- was not found: nothing ran"},
         description = {
             "Record a fault trace: run a built-in workload under Faultline's own userfaultfd handler and write "
                 + "every fault and every resolving ioctl, with its timings, to a trace file.",

@@ -660,10 +660,9 @@ public final class PassiveCapture {
             }
         }
 
+        /** Finishes the file: a capture that saw nothing still writes one, a valid trace of no rows with its footer. */
         Path close(long lost, long nanos, SummaryRows summary) throws IOException {
-            if (writer == null) {
-                return null;
-            }
+            open();
             writer.putFooter(FOOTER_LOST, Long.toString(lost));
             writer.putFooter("duration_ns", Long.toString(nanos));
             writer.putFooter("faults", Long.toString(linker.faults() + (summary != null ? summary.faults() : 0)));
