@@ -195,14 +195,16 @@ class QemuPostcopyTest {
             assertTrue(ours <= theirs * 1.01 + 0.05, "Faultline times the faults QEMU counted at " + ours
                     + " ms, more than QEMU's own trace (" + theirs + " ms) although QEMU stamps outside Faultline's events");
             // how much later is up to the scheduler of a 2-core machine: the sums differed 1.55x and 1.78x on 2026-12-02 and
-            // 4.0x on 2026-12-06 (9.1 against 2.3 ms, a few faults whose end QEMU stamped milliseconds late), so the check
-            // is on the typical fault: QEMU's stamps add its bookkeeping, microseconds, not the scheduler's tail
+            // 4.0x on 2026-12-06 (9.1 against 2.3 ms: a few faults whose end QEMU stamped milliseconds late), while the
+            // median fault differed by 0.3-3.5 us; with few faults counted (2 on 2M pages) one late end is the median
+            // (298 us once) and the sums agree (10.9 against 10.5 ms). A wrong match is off by milliseconds in both.
             excessNs.sort(null);
-            long medianExcessNs = excessNs.get(excessNs.size() / 2);
+            long medianExcessNs = excessNs.get((excessNs.size() - 1) / 2);
             System.out.printf(java.util.Locale.ROOT, "QEMU's stamps exceed Faultline's by %.1f µs at the median fault%n",
                     medianExcessNs / 1e3);
-            assertTrue(medianExcessNs <= 250_000, "QEMU's trace times the typical fault it counted "
-                    + medianExcessNs / 1e3 + " µs longer than Faultline: more than its bookkeeping after the ioctl explains");
+            assertTrue(medianExcessNs <= 250_000 || theirs <= ours * 1.5 + 1, "QEMU's trace times the typical fault it counted "
+                    + medianExcessNs / 1e3 + " µs longer than Faultline, and all of them " + theirs + " ms against " + ours
+                    + " ms: more than its bookkeeping after the ioctl explains");
             // QEMU's reported total is those faults by its own stamps (in whole milliseconds): late ends count, dropped
             // faults do not, so it can land on either side of the time the vCPU was blocked; and its all-vCPUs figure can
             // differ from its one vCPU's (13 against 50 ms once): its count of vCPUs down drifts as faults are dropped.
