@@ -64,19 +64,6 @@ final class PassiveRecord implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            return record();
-        } finally {
-            if (claim != null) {
-                claim.close();
-            }
-        }
-    }
-
-    /** The output this command is writing, claimed against a second writer; null before it is known. */
-    private OutputFile.Claim claim;
-
-    private Integer record() throws Exception {
         PrintWriter err = cl.getErr();
         if (pid == null && !runnable(command.getFirst())) {
             err.println("faultline record: " + command.getFirst() + ": command not found (nothing was run, nothing captured)");
@@ -85,11 +72,17 @@ final class PassiveRecord implements Callable<Integer> {
         }
         String what = pid != null ? "pid-" + pid : Path.of(command.getFirst()).getFileName().toString();
         Path out = output != null ? output : Path.of("faultline-capture-" + what + ".arrow");
+        // claimed before a command is started or a process attached: a busy or wrong -o leaves nothing running
+        try (OutputFile.Claim claim = OutputFile.claim(out)) {
+            return capture(out, err);
+        }
+    }
+
+    private Integer capture(Path out, PrintWriter err) throws Exception {
         String line = "faultline " + String.join(" ", cl.getParseResult().originalArgs());
         PassiveCapture.Options options = new PassiveCapture.Options(out, base.compression(), base.durationNanos(), line,
                 base.detail(), base.intervalNanos(), base.qmp());
         PassiveCapture capture = pid != null ? PassiveCapture.attach(pid, options) : PassiveCapture.launch(command, options);
-        claim = OutputFile.claim(out);
         Path old = OutputFile.keepPrevious(out);
         if (old != null) {
             err.println("faultline record: kept the previous " + out + " as " + old);
