@@ -14,6 +14,14 @@ final class ExportFiles {
     private ExportFiles() {
     }
 
+    /** Makes {@code dir} (and its parents) for an export's files; refuses a file in its place. */
+    static void prepareDirectory(Path dir) throws IOException {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IOException("cannot export into " + dir + ": it is a file, not a directory");
+        }
+        Files.createDirectories(dir);
+    }
+
     /** Refuses a summary capture: it has no row per fault to export. */
     static void refuseSummary(TraceReader r, Path trace) throws TraceFormatException {
         if (r.hasSummaryColumns()) {

@@ -58,10 +58,7 @@ public final class ParquetExport {
      * @throws IOException naming the trace and what failed, for the first trace that failed
      */
     public static List<ExportedTrace> export(List<Path> traces, Path root, ExportListener listener) throws IOException {
-        if (Files.exists(root) && !Files.isDirectory(root)) {
-            throw new IOException("cannot export into " + root + ": it is a file, not a directory");
-        }
-        Files.createDirectories(root);
+        ExportFiles.prepareDirectory(root);
         traces = distinct(traces);
         int n = Math.min(THREADS, traces.size());
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, n),

@@ -63,9 +63,6 @@ public final class TextExport {
      * @throws IOException naming the trace that failed; traces exported before it stay
      */
     public static List<ExportedTrace> export(List<Path> traces, Path dir, Format format, ExportListener listener) throws IOException {
-        if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new IOException("cannot export into " + dir + ": it is a file, not a directory");
-        }
         Set<String> names = new HashSet<>();
         for (Path t : traces) {
             if (!names.add(name(t, format))) {
@@ -73,7 +70,7 @@ public final class TextExport {
                         + ": export them into different directories");
             }
         }
-        Files.createDirectories(dir);
+        ExportFiles.prepareDirectory(dir);
         List<ExportedTrace> out = new ArrayList<>();
         for (Path t : traces) {
             Path target = dir.resolve(name(t, format));
