@@ -232,6 +232,10 @@ public final class Charts {
                 data, PlotOrientation.HORIZONTAL, true, false, false);
         ((StackedBarRenderer) chart.getCategoryPlot().getRenderer()).setShadowVisible(false);
         ((StackedBarRenderer) chart.getCategoryPlot().getRenderer()).setBarPainter(new org.jfree.chart.renderer.category.StandardBarPainter());
+        // group names as long as "zipf-anon-writeprotect · WRITEPROTECT 4K anon" wrap onto a second line, not cut to "WRITEPR…"
+        CategoryAxis groupAxis = chart.getCategoryPlot().getDomainAxis();
+        groupAxis.setMaximumCategoryLabelLines(2);
+        groupAxis.setMaximumCategoryLabelWidthRatio(0.4f);
         return styled(chart, subtitle);
     }
 
