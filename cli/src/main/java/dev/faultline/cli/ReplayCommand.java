@@ -88,7 +88,8 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--backend", paramLabel = "NAME[,NAME…]",
             description = "Rebuild every region on anon, shmem, hugetlb2m or hugetlb1g instead of its recorded backend. "
-                    + "A list (shmem,anon) replays each as a variant, interleaved.")
+                    + "A list (shmem,anon) replays each as a variant, interleaved. Results name a group's memory after its "
+                    + "page size: hugetlb2m's faults read COPY 2M hugetlb.")
     String backend;
 
     @Option(names = "--resolve", paramLabel = "OP[,OP…]", description = "Resolve every fault with copy, zeropage, continue, wp, "

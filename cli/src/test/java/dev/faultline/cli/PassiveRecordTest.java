@@ -211,9 +211,20 @@ class PassiveRecordTest {
     void aCapturedTraceReplaysAndAnalyzes(@TempDir Path dir) throws Exception {
         Path t = dir.resolve("floor.arrow");
         assertEquals(0, CliRun.of("record", "-o", t.toString(), "--", floor().toString(), "anon", "zeropage", "2000", "spin").exit());
-        CliRun replay = CliRun.of("replay", t.toString(), "--no-results", "--warmup", "0", "--json");
+        Path r = dir.resolve("replay.arrow");
+        CliRun replay = CliRun.of("replay", t.toString(), "-o", r.toString(), "--warmup", "0", "--json");
         assertEquals(0, replay.exit(), replay.err());
         assertTrue(replay.out().contains("\"faults\":2000"), replay.out());
+        // the capture has no wake time: compared with its replay on fault -> resolve, which both have, or refused
+        CliRun compare = CliRun.of("compare", t.toString(), r.toString(), "-o", dir.resolve("cmp").toString());
+        assertTrue(compare.exit() == 0 || compare.exit() == 3, compare.out() + compare.err());
+        assertTrue(compare.out().startsWith("latency: fault -> resolve: t_resolve_end - t_fault (the definition both sides have"),
+                compare.out());
+        CliRun endToEnd = CliRun.of("compare", t.toString(), r.toString(), "--latency", "end-to-end", "-o", dir.resolve("e2e").toString());
+        assertEquals(1, endToEnd.exit(), endToEnd.out() + endToEnd.err());
+        assertEquals(1, endToEnd.err().strip().lines().count(), endToEnd.err());
+        assertTrue(endToEnd.err().contains("not both sides have t_wake - t_fault"), endToEnd.err());
+        assertFalse(Files.exists(dir.resolve("e2e")), "no report for a refused comparison");
         CliRun analyze = CliRun.of("analyze", t.toString(), "-o", dir.resolve("report").toString());
         assertEquals(0, analyze.exit(), analyze.err());
         assertTrue(Files.exists(dir.resolve("report/index.html")));
