@@ -61,6 +61,9 @@ struct pt_regs;
 
 /* ---- configuration (written by user space before the probes are attached) ----------------- */
 #define CAPTURE_SUMMARY 1u /* cfg.flags: link and count here; no per-fault records */
+#define CAPTURE_FOLLOW 2u  /* cfg.flags: while the traced process has no uffd, one its descendants open makes
+                            * that descendant the traced process (a handler started by a wrapper script) */
+#define CAPTURE_SETTLED 4u /* cfg.flags, set here: the traced process has a uffd; no more following */
 
 #define MAX_REGIONS 64
 #define MAX_HUGE_AREAS 64
@@ -74,10 +77,12 @@ struct pt_regs;
 #define MAX_PAGES_PER_RESOLVE 512
 
 struct config {
-    u32 tgid;
+    u32 tgid;       /* the traced process; CAPTURE_FOLLOW changes it here, once */
     u32 flags;
     u32 regions;    /* slots of `regions` in use */
     u32 huge_areas; /* slots of `huge_areas` in use */
+    u32 fork_child_pid; /* offset of child_pid in sched_process_fork's record (its format differs across kernels) */
+    u32 pad;
 };
 
 struct region {
@@ -103,6 +108,7 @@ struct huge_area {
 #define REC_MMAP 6  /* mmap(2) returned */
 #define REC_EXIT 7  /* the process's main thread exited */
 #define REC_FDS 8   /* file descriptors received over a socket (SCM_RIGHTS) */
+#define REC_FOLLOW 9 /* CAPTURE_FOLLOW: a descendant opened a uffd and is the traced process now (fd: it, how: the one before) */
 
 #define UFFD_CANDIDATE 2 /* uffds map value: received over a socket, not yet known to be a uffd */
 
@@ -206,6 +212,14 @@ struct {
     __type(key, s32);
     __type(value, u32);
 } huge_fds SEC(".maps");
+
+/* CAPTURE_FOLLOW: the processes the traced one started, and theirs (tgid -> 1), fed at fork */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, u32);
+    __type(value, u32);
+} family SEC(".maps");
 
 struct ioctl_call {
     u64 cmd;
@@ -344,6 +358,20 @@ static __always_inline struct config *traced(void)
     return c;
 }
 
+/* The config while the traced process has no uffd yet, if the current task belongs to it or to one of its descendants. */
+static __always_inline struct config *traced_or_family(void)
+{
+    struct config *c = conf();
+    if (!c)
+        return 0;
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid == c->tgid)
+        return c;
+    if ((c->flags & (CAPTURE_FOLLOW | CAPTURE_SETTLED)) != CAPTURE_FOLLOW || !bpf_map_lookup_elem(&family, &tgid))
+        return 0;
+    return c;
+}
+
 static __always_inline u32 current_tid(void)
 {
     return (u32)bpf_get_current_pid_tgid();
@@ -420,6 +448,29 @@ static __always_inline void emit_fd(u32 type, s32 fd, u32 how)
     r->fd = fd;
     r->how = how;
     bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * The current task is creating a uffd: the config if it belongs to the traced process, which is
+ * settled from now on. Under CAPTURE_FOLLOW, while the traced process has none, a descendant that
+ * creates one becomes the traced process (once: the fd- and address-keyed maps hold one address
+ * space), and user space is told with REC_FOLLOW. Else NULL.
+ */
+static __always_inline struct config *adopting(void)
+{
+    struct config *c = traced_or_family();
+    if (!c)
+        return 0;
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    u32 was = c->tgid;
+    if (tgid != was) {
+        if (__sync_val_compare_and_swap(&c->tgid, was, tgid) != was)
+            return 0; /* another descendant was adopted first */
+        emit_fd(REC_FOLLOW, (s32)tgid, was);
+    }
+    if (!(c->flags & CAPTURE_SETTLED))
+        __sync_fetch_and_or(&c->flags, CAPTURE_SETTLED);
+    return c;
 }
 
 /* Marks `fd` as a uffd; records it when it is new. */
@@ -592,7 +643,7 @@ int on_ioctl_enter(struct sys_enter_ctx *ctx)
     u64 cmd = ctx->args[1];
     if (((cmd >> 8) & 0xff) != UFFD_API_TYPE)
         return 0;
-    if (!traced())
+    if (cmd == USERFAULTFD_IOC_NEW ? !adopting() : !traced())
         return 0;
     s32 fd = (s32)ctx->args[0];
     if (cmd != USERFAULTFD_IOC_NEW)
@@ -782,7 +833,7 @@ int on_ioctl_exit(struct sys_exit_ctx *ctx)
 SEC("tracepoint/syscalls/sys_exit_userfaultfd")
 int on_userfaultfd_exit(struct sys_exit_ctx *ctx)
 {
-    if (ctx->ret < 0 || !traced())
+    if (ctx->ret < 0 || !adopting())
         return 0;
     learn_uffd((s32)ctx->ret, UFFD_BY_SYSCALL);
     return 0;
@@ -803,7 +854,7 @@ int on_close_enter(struct sys_enter_ctx *ctx)
 SEC("tracepoint/syscalls/sys_exit_memfd_create")
 int on_memfd_exit(struct sys_exit_ctx *ctx)
 {
-    if (ctx->ret < 0 || !traced())
+    if (ctx->ret < 0 || !traced_or_family()) /* a descendant's too: its hugetlb memory, should it open a uffd */
         return 0;
     u32 flags = (u32)syscall_arg(REG_SI);
     s32 fd = (s32)ctx->ret;
@@ -823,7 +874,7 @@ int on_mmap_exit(struct sys_exit_ctx *ctx)
     u64 address = (u64)ctx->ret;
     if (ctx->ret <= 0 || address >= 0x800000000000ull)
         return 0;
-    struct config *c = traced();
+    struct config *c = traced_or_family();
     if (!c)
         return 0;
     u64 length = syscall_arg(REG_SI);
@@ -906,6 +957,24 @@ int on_recvmsg_exit(struct sys_exit_ctx *ctx)
     r->count = count;
     r->pad = 0;
     bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+    return 0;
+}
+
+/* CAPTURE_FOLLOW: a process started by the traced process or one of its descendants joins the family. */
+SEC("tracepoint/sched/sched_process_fork")
+int on_process_fork(void *ctx)
+{
+    struct config *c = conf();
+    if (!c || (c->flags & (CAPTURE_FOLLOW | CAPTURE_SETTLED)) != CAPTURE_FOLLOW || !c->fork_child_pid)
+        return 0;
+    u32 parent = bpf_get_current_pid_tgid() >> 32;
+    if (parent != c->tgid && !bpf_map_lookup_elem(&family, &parent))
+        return 0;
+    s32 child = 0; /* a new thread's tid too: harmless, a tid is no other process's tgid */
+    bpf_probe_read_kernel(&child, sizeof(child), ctx + (c->fork_child_pid & 0xff));
+    u32 one = 1, key = (u32)child;
+    if (child > 0)
+        bpf_map_update_elem(&family, &key, &one, BPF_ANY);
     return 0;
 }
 

@@ -89,11 +89,12 @@ final class PassiveRecord implements Callable<Integer> {
         }
         boolean waiting = pid != null && !capture.hasUffd();
         err.println("faultline record: capturing pid " + capture.pid() + " (" + options.detail().label() + ")"
-                + (waiting ? "; it has no userfaultfd yet: waiting for one (userfaultfd(2), /dev/userfaultfd or one "
-                + "received over a socket)" : "") + "; Ctrl-C to stop");
+                + (waiting ? "; it has no userfaultfd yet: waiting for one (userfaultfd(2), /dev/userfaultfd, one "
+                + "received over a socket, or one a process it starts opens)" : "") + "; Ctrl-C to stop");
         err.flush();
         ProgressLine progress = new ProgressLine(err);
         boolean[] attached = {false};
+        int[] traced = {capture.pid()};
         CaptureSummary s;
         try {
             s = StopOnSignal.run("faultline-capture", capture::stop, () -> capture.run(p -> {
@@ -103,11 +104,19 @@ final class PassiveRecord implements Callable<Integer> {
                     err.flush();
                     return;
                 }
+                if (p.target() != traced[0]) {
+                    traced[0] = p.target();
+                    progress.clear();
+                    sayFollowing(err, capture);
+                }
                 progress.show(p.uffdSeen() || p.rows() > 0 ? String.format(Locale.ROOT, "%,d rows  %,d faults  %s", p.rows(),
                         p.faults(), Units.nanos(p.nanos())) : "waiting for a userfaultfd  " + Units.nanos(p.nanos()));
             }));
         } finally {
             progress.clear();
+        }
+        if (capture.target() != traced[0]) { // followed and done between two progress reports
+            sayFollowing(err, capture);
         }
         if (s.late() > 0) {
             err.printf(Locale.ROOT, "faultline record: %,d records came later than the ordering window allows; "
@@ -131,10 +140,10 @@ final class PassiveRecord implements Callable<Integer> {
         err.flush();
         if (s.events() == 0) { // a valid trace of no rows was written: say why it is empty
             err.println(s.uffdSeen()
-                    ? "faultline record: captured nothing: pid " + capture.pid() + " read no fault and made no resolving ioctl "
+                    ? "faultline record: captured nothing: pid " + capture.target() + " read no fault and made no resolving ioctl "
                         + "(ended: " + s.endedBy() + "); " + s.file() + " holds no rows"
-                    : "faultline record: captured nothing: pid " + capture.pid() + " never had a userfaultfd (ended: "
-                        + s.endedBy() + "); " + s.file() + " holds no rows");
+                    : "faultline record: captured nothing: neither pid " + capture.pid() + " nor a process it started had a "
+                        + "userfaultfd (ended: " + s.endedBy() + "); " + s.file() + " holds no rows");
             err.flush();
         }
         return 0;
@@ -190,6 +199,12 @@ final class PassiveRecord implements Callable<Integer> {
             o.printf(Locale.ROOT, "  note      %,d faults had no page_fault_user (taken in the kernel: KVM vCPUs, read(2) "
                     + "into the region): only their service time is known%n", untimed);
         }
+    }
+
+    private static void sayFollowing(PrintWriter err, PassiveCapture capture) {
+        err.println("faultline record: followed pid " + capture.target() + " (" + capture.targetComm() + "), started by pid "
+                + capture.pid() + ": it opened the userfaultfd");
+        err.flush();
     }
 
     private static long size(Path p) {

@@ -60,6 +60,8 @@ import java.util.concurrent.Callable;
             "It needs root and libbpf (apt-get install libbpf1). --pid attaches to a running process (regions it "
                 + "registered already come from /proc/PID/smaps); one with no userfaultfd yet is waited for, as QEMU opens "
                 + "its uffd only when postcopy starts. '-- COMMAND' starts one and traces it from its first instruction. "
+                + "While the process has no userfaultfd, the first process it starts (or they start) that opens one is "
+                + "traced in its place: a handler run by a wrapper script ('-- sh -c ./handler') or a launcher. "
                 + "Either stops on Ctrl-C, --duration or within a second of the process's exit, and always finishes the "
                 + "file. A passive trace's latency is fault -> resolve (page_fault_user to the resolving ioctl's exit), "
                 + "split into queue (fault -> read) and service (read -> resolve)."})
@@ -67,7 +69,8 @@ final class RecordCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--pid", paramLabel = "PID", description = "Capture the uffd handler of this running process (passive, with bpftrace).")
+    @Option(names = "--pid", paramLabel = "PID", description = "Capture the uffd handler of this running process, or of the first process it starts that opens a uffd "
+            + "(passive, with a BPF program).")
     Integer pid;
 
     @Option(names = "--duration", paramLabel = "DURATION", description = "Passive capture: stop this long after the probes were attached (e.g. 30s, 500ms; default: until the process exits or Ctrl-C).")

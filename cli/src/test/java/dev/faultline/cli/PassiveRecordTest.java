@@ -129,6 +129,46 @@ class PassiveRecordTest {
         }
     }
 
+    /**
+     * A handler started by a wrapper: two shells deep, neither exec'ing it, it is followed from its
+     * uffd on (every fault there); attached to a wrapper that starts it later, the same.
+     */
+    @Test
+    void aHandlerStartedByAWrapperIsFollowed(@TempDir Path dir) throws Exception {
+        Path t = dir.resolve("wrapped.arrow");
+        String inner = floor() + " shmem copy 2000 poll >/dev/null; true";
+        CliRun run = CliRun.of("record", "-o", t.toString(), "--json", "--", "sh", "-c", "sh -c '" + inner + "'; true");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("\"faults\":2000"), run.out());
+        assertTrue(run.err().contains("faultline record: followed pid ") && run.err().contains("(uffd_floor), started by pid "),
+                run.err());
+        try (TraceReader r = TraceReader.open(t)) {
+            String startedBy = r.header().extra().get(PassiveCapture.KEY_STARTED_BY);
+            assertNotNull(startedBy, r.header().extra().toString());
+            assertNotEquals(startedBy, r.header().extra().get("pid"), "the handler's pid, not the wrapper's");
+            assertEquals("uffd_floor", r.header().extra().get("comm"));
+            assertEquals("memfd:uffd_floor", r.header().regions().getFirst().name());
+            int copies = 0;
+            for (TraceEvent e : rows(r)) {
+                assertEquals(ResolveIoctl.COPY, e.ioctl, e.toString());
+                copies++;
+            }
+            assertEquals(2000, copies);
+        }
+
+        Process wrapper = new ProcessBuilder("sh", "-c", "sleep 2; " + floor() + " anon zeropage 1000 poll >/dev/null; true").start();
+        try {
+            CliRun attached = CliRun.of("record", "--pid", Long.toString(wrapper.pid()), "-o", dir.resolve("attached.arrow").toString(),
+                    "--json");
+            assertEquals(0, attached.exit(), attached.err());
+            assertTrue(attached.out().contains("\"faults\":1000") && attached.out().contains("\"ZEROPAGE\":1000"), attached.out());
+            assertTrue(attached.err().contains("faultline record: followed pid "), attached.err());
+        } finally {
+            wrapper.destroy();
+            wrapper.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"anon, wp, 1000, WRITEPROTECT, anon, 4096, WP", "hugetlb2m, continue, 16, CONTINUE, hugetlb, 2097152, MINOR",
             "anon, move, 1000, MOVE, anon, 4096, MISSING"})
@@ -316,7 +356,7 @@ class PassiveRecordTest {
             assertEquals(0, noUffd.exit(), noUffd.err());
             List<String> lines = noUffd.err().strip().lines().toList();
             assertTrue(lines.getFirst().contains("no userfaultfd yet: waiting for one"), noUffd.err());
-            assertTrue(lines.getLast().contains("never had a userfaultfd (ended: duration)")
+            assertTrue(lines.getLast().contains("nor a process it started had a userfaultfd (ended: duration)")
                     && lines.getLast().endsWith(dir.resolve("b.arrow") + " holds no rows"), noUffd.err());
             try (TraceReader r = TraceReader.open(dir.resolve("b.arrow"))) {
                 assertFalse(r.nextBatch(), "no rows");

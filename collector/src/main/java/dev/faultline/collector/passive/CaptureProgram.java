@@ -57,6 +57,9 @@ public final class CaptureProgram implements AutoCloseable {
     public static final int C_UNLINKED = 6;
 
     private static final int CONFIG_SUMMARY = 1;
+    private static final int CONFIG_FOLLOW = 2;
+    /** Where the kernel describes sched_process_fork's record (child_pid moved between 6.1 and 6.18). */
+    private static final Path FORK_FORMAT = Path.of("/sys/kernel/tracing/events/sched/sched_process_fork/format");
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
 
@@ -69,6 +72,7 @@ public final class CaptureProgram implements AutoCloseable {
     private final BpfMap regions;
     private final BpfMap hugeAreas;
     private final BpfMap uffds;
+    private final BpfMap family;
     private final BpfRingBuffer ring;
     private final CapturedEvent event = new CapturedEvent();
     private long histogramsAddress;
@@ -77,24 +81,28 @@ public final class CaptureProgram implements AutoCloseable {
     private int hugeAreaCount;
     private long malformed;
 
-    private CaptureProgram(BpfObject object, int tgid, boolean summary) {
+    private CaptureProgram(BpfObject object, int tgid, boolean summary, boolean follow) {
         this.object = object;
         this.summary = summary;
         config = object.map("config");
         regions = object.map("regions");
         hugeAreas = object.map("huge_areas");
         uffds = object.map("uffds");
+        family = object.map("family");
         ring = new BpfRingBuffer(object.map("records"), RING_BYTES);
-        writeConfig(tgid);
+        writeConfig(tgid, follow ? forkChildPidOffset() : 0);
     }
 
     /**
      * Loads the program for process {@code tgid}; nothing runs until {@link #attach}.
      *
      * @param summary keep histograms in the kernel instead of handing over a record per fault
+     * @param follow  while the process has no uffd, let the first of its descendants that opens one
+     *                become the traced process ({@link CaptureRecord#FOLLOW}); {@link #addFamily} names
+     *                the descendants it has already
      * @throws CaptureException in one line when the build has no program, libbpf is missing or the kernel refuses it
      */
-    public static CaptureProgram load(int tgid, boolean summary) {
+    public static CaptureProgram load(int tgid, boolean summary, boolean follow) {
         byte[] image = image();
         BpfObject o;
         try {
@@ -103,7 +111,7 @@ public final class CaptureProgram implements AutoCloseable {
             throw new CaptureException("passive capture cannot start: " + e.getMessage());
         }
         try {
-            return new CaptureProgram(o, tgid, summary);
+            return new CaptureProgram(o, tgid, summary, follow);
         } catch (RuntimeException e) {
             o.close();
             throw e;
@@ -134,13 +142,40 @@ public final class CaptureProgram implements AutoCloseable {
         }
     }
 
-    private void writeConfig(int tgid) {
+    private void writeConfig(int tgid, int forkChildPid) {
         key.set(INT, 0, 0);
         value.set(INT, 0, tgid);
-        value.set(INT, 4, summary ? CONFIG_SUMMARY : 0);
+        value.set(INT, 4, (summary ? CONFIG_SUMMARY : 0) | (forkChildPid > 0 ? CONFIG_FOLLOW : 0));
         value.set(INT, 8, regionCount);
         value.set(INT, 12, hugeAreaCount);
+        value.set(INT, 16, forkChildPid);
+        value.set(INT, 20, 0);
         config.update(key, value, BpfAbi.BPF_ANY);
+    }
+
+    /**
+     * The offset of {@code child_pid} in sched_process_fork's record, from its format file, or 0
+     * (the capture then follows no descendant) where tracefs does not say.
+     */
+    static int forkChildPidOffset() {
+        try {
+            for (String line : Files.readAllLines(FORK_FORMAT)) {
+                if (line.contains(" child_pid;")) {
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("offset:(\\d+);").matcher(line);
+                    return m.find() ? Integer.parseInt(m.group(1)) : 0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // no tracefs format: nothing is followed
+        }
+        return 0;
+    }
+
+    /** A process the traced one started before the probes went in (under {@code follow}: it may be adopted). */
+    public void addFamily(int tgid) {
+        key.set(INT, 0, tgid);
+        value.set(INT, 0, 1);
+        family.update(key, value, BpfAbi.BPF_ANY);
     }
 
     /** Puts a region registered before the capture began into the next slot; returns the slot (-1 when full). */

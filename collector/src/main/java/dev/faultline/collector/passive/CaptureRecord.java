@@ -28,6 +28,11 @@ public final class CaptureRecord {
     public static final int EXIT = 7;
     /** File descriptors received over a socket (SCM_RIGHTS): {@code u32 count; u32 pad; s32 fds[8]}. */
     public static final int FDS = 8;
+    /**
+     * A process the traced one started opened a uffd while the traced one had none, and is the traced
+     * process from now on: {@code s32 fd} holds its pid, {@code u32 how} the pid traced before.
+     */
+    public static final int FOLLOW = 9;
 
     public static final int HEAD_BYTES = 16;
     public static final int MSG_BYTES = 72;
@@ -46,7 +51,7 @@ public final class CaptureRecord {
         return switch (type) {
             case MSG -> MSG_BYTES;
             case IOCTL -> IOCTL_BYTES;
-            case UFFD, CLOSE, MEMFD, EXIT -> FD_BYTES;
+            case UFFD, CLOSE, MEMFD, EXIT, FOLLOW -> FD_BYTES;
             case MMAP -> MMAP_BYTES;
             case FDS -> FDS_BYTES;
             default -> -1;

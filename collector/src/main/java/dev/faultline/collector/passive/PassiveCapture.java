@@ -62,6 +62,8 @@ public final class PassiveCapture {
     public static final String FOOTER_THREADS = "threads";
     /** Header key: QEMU's vCPU thread ids (a JSON array, in vCPU order), from QMP. */
     public static final String KEY_VCPUS = "vcpus";
+    /** Header key: the process named on the command line, when the uffd traced was a descendant's (a wrapper's child). */
+    public static final String KEY_STARTED_BY = "started_by";
     /** Header key: events or summary. */
     public static final String KEY_DETAIL = "detail";
     /** The trace's {@code source}. */
@@ -92,11 +94,21 @@ public final class PassiveCapture {
                           long intervalNanos, Path qmp) {
     }
 
-    /** A progress report: rows written, faults linked (summary: counted), nanoseconds so far, whether a uffd was seen. */
-    public record Progress(long rows, long faults, long nanos, boolean uffdSeen) {
+    /**
+     * A progress report: rows written, faults linked (summary: counted), nanoseconds so far, whether a
+     * uffd was seen, and the process traced ({@link #target}).
+     */
+    public record Progress(long rows, long faults, long nanos, boolean uffdSeen, int target) {
     }
 
+    /** The process named: its exit ends the capture. */
     private final int pid;
+    /**
+     * The process whose uffd is traced, whose memory and descriptors are read: {@link #pid}, or the
+     * descendant of it that opened a uffd while it had none ({@link CaptureRecord#FOLLOW}).
+     */
+    private volatile int target;
+    private boolean reportNow;
     private final Process launched;
     private final Options options;
     private volatile boolean stopRequested;
@@ -115,6 +127,7 @@ public final class PassiveCapture {
 
     private PassiveCapture(int pid, Process launched, Options options) {
         this.pid = pid;
+        this.target = pid;
         this.launched = launched;
         this.options = options;
     }
@@ -168,15 +181,26 @@ public final class PassiveCapture {
         return new PassiveCapture(pid, p, options);
     }
 
-    /** The traced process. */
+    /** The process named (attached to, or started). */
     public int pid() {
         return pid;
+    }
+
+    /** The process whose uffd is traced: {@link #pid}, or the descendant of it that opened a uffd first. */
+    public int target() {
+        return target;
+    }
+
+    /** The traced process's command name as /proc gave it while it ran ("?" if it was gone before it was asked). */
+    public String targetComm() {
+        String c = comm;
+        return c != null ? c : comm(target);
     }
 
     /** Whether the process has a userfaultfd open or memory registered now (else the capture will wait for one). */
     public boolean hasUffd() {
         try {
-            return ProcessMaps.uffdFds(pid).length > 0 || !ProcessMaps.read(pid).registered().isEmpty();
+            return ProcessMaps.uffdFds(target).length > 0 || !ProcessMaps.read(target).registered().isEmpty();
         } catch (IOException e) {
             return false;
         }
@@ -206,7 +230,7 @@ public final class PassiveCapture {
             if (!summary) {
                 CaptureWarmup.run(); // the JIT compiles the capture's path now, not beside the traced process
             }
-            program = CaptureProgram.load(pid, summary);
+            program = CaptureProgram.load(pid, summary, true);
         } catch (CaptureException e) {
             releaseLaunched();
             throw e;
@@ -219,7 +243,7 @@ public final class PassiveCapture {
             program.attach();
             long began = System.nanoTime();
             listTasks();
-            progress.accept(new Progress(0, 0, began - t0, uffdSeen)); // the first report: the probes are in
+            progress.accept(new Progress(0, 0, began - t0, uffdSeen, target)); // the first report: the probes are in
             if (launched != null) {
                 signal(pid, "CONT");
             } else {
@@ -247,6 +271,7 @@ public final class PassiveCapture {
                     case CaptureRecord.UFFD -> uffdSeen = true;
                     case CaptureRecord.CLOSE -> fds.closed((int) e.words[0]);
                     case CaptureRecord.FDS -> received(program, linker, e);
+                    case CaptureRecord.FOLLOW -> followed(program, (int) e.words[0]);
                     default -> { }
                 }
                 order.add(e);
@@ -277,11 +302,12 @@ public final class PassiveCapture {
                     sink.flush();
                     lastInterval = now;
                 }
-                if (now - lastProgress >= TimeUnit.SECONDS.toNanos(1)) {
+                if (now - lastProgress >= TimeUnit.SECONDS.toNanos(1) || reportNow) {
+                    reportNow = false;
                     if (summary) {
                         program.threads().keySet().forEach(this::noteThread);
                     }
-                    progress.accept(new Progress(sink.rows, summary ? summaryRows.faults() : linker.faults(), now - t0, uffdSeen));
+                    progress.accept(new Progress(sink.rows, summary ? summaryRows.faults() : linker.faults(), now - t0, uffdSeen, target));
                     lastProgress = now;
                 }
                 int wait = n < 1024 ? POLL_MILLIS : 0;
@@ -335,6 +361,9 @@ public final class PassiveCapture {
         } catch (NoSuchFileException e) {
             throw new CaptureException("process " + pid + " exited before it could be attached to");
         }
+        for (int child : descendants(pid)) { // started before the probes went in: followed as those started after
+            program.addFamily(child);
+        }
         for (ProcessMaps.Area a : maps.areas()) {
             if (a.backend().isHugetlb()) {
                 program.addHugeArea(a.start(), a.end(), Long.numberOfTrailingZeros(a.pageSize()));
@@ -354,9 +383,55 @@ public final class PassiveCapture {
         }
     }
 
+    /**
+     * A descendant of the traced process opened a uffd while the traced process had none (a handler
+     * started by a wrapper script): the program traces it from that moment on; here its memory is
+     * read from now on, and hugetlb mappings it made before the program saw it are told to the program.
+     */
+    private void followed(CaptureProgram program, int child) {
+        target = child;
+        reportNow = true; // the caller hears of it at once, not at the next second
+        fds.forget();
+        comm = comm(child);
+        taskNames.clear();
+        listTasks();
+        try {
+            for (ProcessMaps.Area a : ProcessMaps.read(child).areas()) {
+                if (a.backend().isHugetlb()) {
+                    program.addHugeArea(a.start(), a.end(), Long.numberOfTrailingZeros(a.pageSize()));
+                }
+            }
+        } catch (IOException e) {
+            // gone already: its records up to its exit are linked as they came
+        }
+    }
+
+    /** The processes {@code parent} started and theirs, as /proc lists them now. */
+    private static List<Integer> descendants(int parent) {
+        List<Integer> out = new ArrayList<>();
+        java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>(List.of(parent));
+        while (!todo.isEmpty() && out.size() < 4096) {
+            int p = todo.pop();
+            try (var tasks = Files.newDirectoryStream(Path.of("/proc/" + p + "/task"))) {
+                for (Path task : tasks) {
+                    for (String child : Files.readString(task.resolve("children")).split("\\s+")) {
+                        if (!child.isEmpty()) {
+                            int c = Integer.parseInt(child);
+                            out.add(c);
+                            todo.push(c);
+                        }
+                    }
+                }
+            } catch (IOException | NumberFormatException e) {
+                // exited while listed
+            }
+        }
+        return out;
+    }
+
     private int[] uffdFds() {
         try {
-            return ProcessMaps.uffdFds(pid);
+            return ProcessMaps.uffdFds(target);
         } catch (IOException e) {
             return new int[0];
         }
@@ -378,7 +453,7 @@ public final class PassiveCapture {
             }
         }
         if (any) {
-            foreign = ProcessMaps.registeredElsewhere(pid);
+            foreign = ProcessMaps.registeredElsewhere(target);
             foreignScanned = System.nanoTime();
             if (foreign.size() == 1 && program.summary()) {
                 for (ProcessMaps.Area a : foreign.values().iterator().next()) {
@@ -401,7 +476,7 @@ public final class PassiveCapture {
             program.setPageShift(slot, Long.numberOfTrailingZeros(a.backend().pageSize()));
         }
         if (comm == null) {
-            comm = comm(pid);
+            comm = comm(target);
         }
         if (options.qmp() != null && qemu == null) {
             qemu = QemuInfo.query(options.qmp());
@@ -414,7 +489,7 @@ public final class PassiveCapture {
 
     private ProcessMaps.Area areaAt(long address) {
         try {
-            return ProcessMaps.read(pid).at(address);
+            return ProcessMaps.read(target).at(address);
         } catch (IOException e) {
             return null; // the process is gone: the mapping it was seen making decides
         }
@@ -429,7 +504,7 @@ public final class PassiveCapture {
     private ProcessMaps.Area foreignArea(long address) {
         long now = System.nanoTime();
         if (foreign == null || now - foreignScanned > 500_000_000L && !foreignHolds(address)) {
-            foreign = ProcessMaps.registeredElsewhere(pid);
+            foreign = ProcessMaps.registeredElsewhere(target);
             foreignScanned = now;
         }
         ProcessMaps.Area found = null;
@@ -471,7 +546,7 @@ public final class PassiveCapture {
             if (known[fd] == UNKNOWN) {
                 boolean uffd;
                 try {
-                    uffd = Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/" + fd)).toString().contains("[userfaultfd]");
+                    uffd = Files.readSymbolicLink(Path.of("/proc/" + target + "/fd/" + fd)).toString().contains("[userfaultfd]");
                 } catch (IOException closed) {
                     uffd = true; // closed already: what the program decoded came from a uffd it knew
                 }
@@ -481,6 +556,11 @@ public final class PassiveCapture {
                 }
             }
             return known[fd] == YES;
+        }
+
+        /** Forgets every answer: the descriptors are another process's now. */
+        void forget() {
+            java.util.Arrays.fill(known, UNKNOWN);
         }
 
         void closed(int fd) {
@@ -540,7 +620,7 @@ public final class PassiveCapture {
 
     private String threadName(int tid) {
         try {
-            return Files.readString(Path.of("/proc/" + pid + "/task/" + tid + "/comm")).strip();
+            return Files.readString(Path.of("/proc/" + target + "/task/" + tid + "/comm")).strip();
         } catch (IOException e) {
             return taskNames.get(tid); // gone already: its name as last listed, if it was
         }
@@ -548,7 +628,7 @@ public final class PassiveCapture {
 
     /** Lists the traced process's threads and their names (at attach and at each flush: a few small files). */
     private void listTasks() {
-        try (var tasks = Files.newDirectoryStream(Path.of("/proc/" + pid + "/task"))) {
+        try (var tasks = Files.newDirectoryStream(Path.of("/proc/" + target + "/task"))) {
             for (Path task : tasks) {
                 try {
                     taskNames.put(Integer.parseInt(task.getFileName().toString()), Files.readString(task.resolve("comm")).strip());
@@ -640,9 +720,12 @@ public final class PassiveCapture {
         void open() throws IOException {
             if (writer == null) {
                 TraceHeader h = TraceHeader.now(SOURCE, options.command(), linker.features(), regions)
-                        .with("pid", Integer.toString(pid))
-                        .with("comm", comm != null ? comm : comm(pid))
+                        .with("target", Integer.toString(target))
+                        .with("comm", comm != null ? comm : comm(target))
                         .with(KEY_DETAIL, options.detail().label());
+                if (target != pid) {
+                    h = h.with(KEY_STARTED_BY, Integer.toString(pid));
+                }
                 if (qemu != null && qemu.error() != null) {
                     h = h.with("qmp", qemu.error());
                 }
