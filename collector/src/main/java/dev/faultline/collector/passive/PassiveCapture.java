@@ -38,7 +38,9 @@ import java.util.function.Consumer;
  * <p>The capture ends when the process exits (seen at once, through a pidfd), the duration
  * passes or {@link #stop} is called; the file is finished in every case, with the records the
  * program had to drop in the footer. A process with no userfaultfd yet is waited for: QEMU opens
- * its uffd only when postcopy starts.
+ * its uffd only when postcopy starts. Meanwhile the first process it starts (at any depth) that
+ * opens one becomes the {@link #target} — a handler run by a wrapper script — while the capture
+ * still ends with the process named.
  */
 public final class PassiveCapture {
     /** Rows reach the file at most this long after they were linked. */
