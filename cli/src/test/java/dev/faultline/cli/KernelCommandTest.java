@@ -14,6 +14,7 @@ import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -104,14 +105,35 @@ class KernelCommandTest {
         String host = dev.faultline.core.probe.CapabilityProbe.kernelRelease();
         assertTrue(Files.exists(dir.resolve("m." + host + ".arrow")), "the host's run still wrote its results: " + run.out());
         assertFalse(Files.exists(dir.resolve("m." + release + ".arrow")));
+        removeKeptFiles(run);
     }
 
     @Test
-    void aGuestThatDoesNotBootInTimeIsKilledWithItsConsole() {
+    void aGuestThatDoesNotBootInTimeIsKilledWithItsConsole() throws Exception {
         CliRun run = CliRun.of("probe", "--kernel", kernel.toString(), "--boot-timeout", "1s", "--backend", "anon");
         assertEquals(1, run.exit(), run.err());
         assertTrue(run.err().contains("faultline probe: guest of kernel " + release + " did not boot within 1 s; killed it"), run.err());
         assertTrue(run.err().lines().anyMatch(l -> l.startsWith("  | ")), "the console's last lines: " + run.err());
+        Path kept = removeKeptFiles(run);
+        assertNotNull(kept, "a guest that failed keeps its files and says where: " + run.err());
+    }
+
+    /**
+     * The directory a failed guest's files were kept in, as the command named it (null if none),
+     * checked to hold a console log, then removed: a test run leaves nothing in /tmp.
+     */
+    private static Path removeKeptFiles(CliRun run) throws java.io.IOException {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("kept the guests' files \\(console logs\\) in (\\S+)")
+                .matcher(run.err());
+        if (!m.find()) {
+            return null;
+        }
+        Path kept = Path.of(m.group(1));
+        try (var logs = Files.find(kept, 3, (p, a) -> p.getFileName().toString().equals("console.log"))) {
+            assertTrue(logs.findAny().isPresent(), "a console log in " + kept);
+        }
+        dev.faultline.analysis.Report.deleteTree(kept);
+        return kept;
     }
 
     @Test
