@@ -2,6 +2,7 @@ package dev.faultline.analysis;
 
 import dev.faultline.core.trace.EventKind;
 import dev.faultline.core.trace.RegionInfo;
+import dev.faultline.core.trace.FaultTimes;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceReader;
 import dev.faultline.core.uffd.RegisterMode;
@@ -193,7 +194,7 @@ public final class Analyzer {
                     }
                     continue;
                 }
-                long t = e.tFault != TraceEvent.UNKNOWN ? e.tFault : e.tRead;
+                long t = FaultTimes.start(e.tFault, e.tRead);
                 int run = Math.max(0, e.run);
                 if (firstRun == Integer.MIN_VALUE) {
                     firstRun = run;
@@ -233,24 +234,27 @@ public final class Analyzer {
             lastPart = part;
             lastRun = run;
             g.add(e.tFault, e.tRead, e.tResolveEnd, e.tWake);
-            addToSpan(span, 1, pageSize, t, e.tWake != TraceEvent.UNKNOWN ? e.tWake : e.tResolveEnd);
-            if (e.tFault != TraceEvent.UNKNOWN && e.tWake != TraceEvent.UNKNOWN) {
+            addToSpan(span, 1, pageSize, t, FaultTimes.end(e.tResolveEnd, e.tWake));
+            long endToEnd = FaultTimes.endToEnd(e.tFault, e.tWake);
+            if (endToEnd != TraceEvent.UNKNOWN) {
                 if (hEndToEnd == null) {
                     hEndToEnd = runHistogram(runsEndToEnd, runKey, run);
                 }
-                hEndToEnd.recordValue(Math.max(1, e.tWake - e.tFault));
+                hEndToEnd.recordValue(endToEnd);
             }
-            if (e.tFault != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN) {
+            long faultToResolve = FaultTimes.faultToResolve(e.tFault, e.tResolveEnd);
+            if (faultToResolve != TraceEvent.UNKNOWN) {
                 if (hFaultToResolve == null) {
                     hFaultToResolve = runHistogram(runsFaultToResolve, runKey, run);
                 }
-                hFaultToResolve.recordValue(Math.max(1, e.tResolveEnd - e.tFault));
+                hFaultToResolve.recordValue(faultToResolve);
             }
-            if (e.tRead != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN) {
+            long service = FaultTimes.service(e.tRead, e.tResolveEnd);
+            if (service != TraceEvent.UNKNOWN) {
                 if (hService == null) {
                     hService = runHistogram(runsService, runKey, run);
                 }
-                hService.recordValue(Math.max(1, e.tResolveEnd - e.tRead));
+                hService.recordValue(service);
                 if (run == firstRun && e.ioctl != ResolveIoctl.NONE) {
                     blocktime.add(e.tid, e.tFault, e.tRead, e.tResolveEnd);
                 }

@@ -1,5 +1,7 @@
 package dev.faultline.analysis;
 
+import dev.faultline.core.trace.FaultTimes;
+import dev.faultline.core.trace.TraceEvent;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -103,36 +105,26 @@ public final class GroupStats {
     /** Counts one fault row; times are CLOCK_MONOTONIC ns or {@link Long#MIN_VALUE} when unknown. */
     public void add(long tFault, long tRead, long tResolveEnd, long tWake) {
         faults++;
-        long t = tFault != Long.MIN_VALUE ? tFault : tRead;
-        if (t != Long.MIN_VALUE) {
+        long t = FaultTimes.start(tFault, tRead);
+        if (t != TraceEvent.UNKNOWN) {
             first = Math.min(first, t);
             last = Math.max(last, t);
             faultsOverTime.add(t, 0);
         }
-        long latency = -1;
-        if (tFault != Long.MIN_VALUE && tResolveEnd != Long.MIN_VALUE) {
-            latency = Math.max(1, tResolveEnd - tFault);
-            faultToResolve.recordValue(latency); // what a passive capture of the same faults would measure
-        }
-        if (tFault != Long.MIN_VALUE && tWake != Long.MIN_VALUE) {
-            latency = Math.max(1, tWake - tFault);
-            endToEnd.recordValue(latency);
-        }
-        if (tFault != Long.MIN_VALUE && tRead != Long.MIN_VALUE && tResolveEnd != Long.MIN_VALUE) {
-            queue.recordValue(Math.max(0, tRead - tFault));
-        }
-        if (tWake != Long.MIN_VALUE && tResolveEnd != Long.MIN_VALUE && tRead != Long.MIN_VALUE) {
-            wake.recordValue(Math.max(0, tWake - tResolveEnd));
-        }
-        if (tRead != Long.MIN_VALUE && tResolveEnd != Long.MIN_VALUE) {
-            long s = Math.max(1, tResolveEnd - tRead);
-            service.recordValue(s);
-            if (latency < 0) {
-                latency = s;
-            }
-        }
-        if (latency > 0 && t != Long.MIN_VALUE) {
+        record(faultToResolve, FaultTimes.faultToResolve(tFault, tResolveEnd)); // what a passive capture would measure
+        record(endToEnd, FaultTimes.endToEnd(tFault, tWake));
+        record(queue, FaultTimes.queue(tFault, tRead, tResolveEnd));
+        record(wake, FaultTimes.wake(tRead, tResolveEnd, tWake));
+        record(service, FaultTimes.service(tRead, tResolveEnd));
+        long latency = FaultTimes.latency(tFault, tRead, tResolveEnd, tWake);
+        if (latency != TraceEvent.UNKNOWN && t != TraceEvent.UNKNOWN) {
             latencyOverTime.add(t, 63 - Long.numberOfLeadingZeros(latency));
+        }
+    }
+
+    private static void record(Histogram h, long nanos) {
+        if (nanos != TraceEvent.UNKNOWN) {
+            h.recordValue(nanos);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.faultline.export;
 
 import dev.faultline.core.trace.EventKind;
 import dev.faultline.core.trace.RegionInfo;
+import dev.faultline.core.trace.FaultTimes;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.uffd.ResolveIoctl;
@@ -103,15 +104,6 @@ final class ExportRow {
 
     /** The row's latency as analyze defines it, or UNKNOWN. */
     static long latency(TraceEvent e) {
-        if (e.tFault != TraceEvent.UNKNOWN && e.tWake != TraceEvent.UNKNOWN) {
-            return Math.max(1, e.tWake - e.tFault);
-        }
-        if (e.tFault != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN) {
-            return Math.max(1, e.tResolveEnd - e.tFault);
-        }
-        if (e.tRead != TraceEvent.UNKNOWN && e.tResolveEnd != TraceEvent.UNKNOWN) {
-            return Math.max(1, e.tResolveEnd - e.tRead);
-        }
-        return TraceEvent.UNKNOWN;
+        return FaultTimes.latency(e.tFault, e.tRead, e.tResolveEnd, e.tWake);
     }
 }

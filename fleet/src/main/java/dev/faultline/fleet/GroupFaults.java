@@ -1,5 +1,6 @@
 package dev.faultline.fleet;
 
+import dev.faultline.core.trace.FaultTimes;
 import org.HdrHistogram.Histogram;
 
 import java.io.ByteArrayOutputStream;
@@ -40,28 +41,24 @@ public final class GroupFaults implements Serializable {
     public void add(long tFault, long tRead, long tResolveEnd, long tWake, int pageSize) {
         faults++;
         bytes += pageSize;
-        long t = tFault != UNKNOWN ? tFault : tRead;
+        long t = FaultTimes.start(tFault, tRead);
         if (t != UNKNOWN) {
             first = Math.min(first, t);
         }
-        long end = tWake != UNKNOWN ? tWake : tResolveEnd;
+        long end = FaultTimes.end(tResolveEnd, tWake);
         if (end != UNKNOWN) {
             last = Math.max(last, end);
         }
-        if (tFault != UNKNOWN && tWake != UNKNOWN) {
-            endToEnd.recordValue(Math.max(1, tWake - tFault));
-        }
-        if (tFault != UNKNOWN && tResolveEnd != UNKNOWN) {
-            faultToResolve.recordValue(Math.max(1, tResolveEnd - tFault));
-        }
-        if (tFault != UNKNOWN && tRead != UNKNOWN && tResolveEnd != UNKNOWN) {
-            queue.recordValue(Math.max(0, tRead - tFault));
-        }
-        if (tRead != UNKNOWN && tResolveEnd != UNKNOWN) {
-            service.recordValue(Math.max(1, tResolveEnd - tRead));
-        }
-        if (tWake != UNKNOWN && tResolveEnd != UNKNOWN && tRead != UNKNOWN) {
-            wake.recordValue(Math.max(0, tWake - tResolveEnd));
+        record(endToEnd, FaultTimes.endToEnd(tFault, tWake));
+        record(faultToResolve, FaultTimes.faultToResolve(tFault, tResolveEnd));
+        record(queue, FaultTimes.queue(tFault, tRead, tResolveEnd));
+        record(service, FaultTimes.service(tRead, tResolveEnd));
+        record(wake, FaultTimes.wake(tRead, tResolveEnd, tWake));
+    }
+
+    private static void record(Histogram h, long nanos) {
+        if (nanos != UNKNOWN) {
+            h.recordValue(nanos);
         }
     }
 
