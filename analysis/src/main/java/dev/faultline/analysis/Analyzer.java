@@ -1,8 +1,9 @@
 package dev.faultline.analysis;
 
 import dev.faultline.core.trace.EventKind;
-import dev.faultline.core.trace.RegionInfo;
 import dev.faultline.core.trace.FaultTimes;
+import dev.faultline.core.trace.ParallelTasks;
+import dev.faultline.core.trace.RegionInfo;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceReader;
 import dev.faultline.core.uffd.RegisterMode;
@@ -17,10 +18,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Reads a trace or replay results file batch by batch and folds every PAGEFAULT row into its
@@ -72,44 +69,20 @@ public final class Analyzer {
     /** Batches 1.. dealt round-robin to THREADS readers of the file, merged into {@code first}. */
     private static Share shareOut(Path file, By by, int batches, Share first) throws IOException {
         int n = Math.min(THREADS, batches - 1);
-        ExecutorService pool = Executors.newFixedThreadPool(n, run -> Thread.ofPlatform().name("faultline-analyze").daemon().unstarted(run));
-        try {
-            List<Future<Share>> parts = new ArrayList<>();
-            for (int k = 0; k < n; k++) {
-                int part = k;
-                parts.add(pool.submit(() -> {
-                    try (TraceReader r = TraceReader.open(file)) {
-                        Share s = new Share(r, by, first.start, first.firstRun);
-                        for (int b = 1 + part; b < batches; b += n) {
-                            r.loadBatch(b);
-                            s.batch(r);
-                        }
-                        return s;
-                    }
-                }));
+        List<Integer> parts = java.util.stream.IntStream.range(0, n).boxed().toList();
+        for (Share s : ParallelTasks.map(parts, n, "faultline-analyze", "analysis of " + file, part -> {
+            try (TraceReader r = TraceReader.open(file)) {
+                Share share = new Share(r, by, first.start, first.firstRun);
+                for (int b = 1 + part; b < batches; b += n) {
+                    r.loadBatch(b);
+                    share.batch(r);
+                }
+                return share;
             }
-            for (Future<Share> f : parts) {
-                first.merge(f.get());
-            }
-            return first;
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof IOException io) {
-                throw io;
-            }
-            if (c instanceof UncheckedIOException u) {
-                throw u.getCause();
-            }
-            if (c instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IOException("analysis of " + file + " failed: " + c, c);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("analysis of " + file + " interrupted", e);
-        } finally {
-            pool.shutdownNow();
+        })) {
+            first.merge(s);
         }
+        return first;
     }
 
     /** What one thread has folded from its batches. */

@@ -1,5 +1,6 @@
 package dev.faultline.export;
 
+import dev.faultline.core.trace.ParallelTasks;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.trace.TraceReader;
@@ -12,7 +13,6 @@ import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.io.LocalOutputFile;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,10 +23,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Writes traces and replay results as Parquet under one directory, one file per trace and backend
@@ -60,38 +56,11 @@ public final class ParquetExport {
     public static List<ExportedTrace> export(List<Path> traces, Path root, ExportListener listener) throws IOException {
         ExportFiles.prepareDirectory(root);
         traces = distinct(traces);
-        int n = Math.min(THREADS, traces.size());
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, n),
-                run -> Thread.ofPlatform().name("faultline-export").daemon().unstarted(run));
-        try {
-            List<Future<ExportedTrace>> parts = new ArrayList<>();
-            for (Path t : traces) {
-                parts.add(pool.submit(() -> {
-                    ExportedTrace done = exportOne(t, root, listener);
-                    listener.exported(done);
-                    return done;
-                }));
-            }
-            List<ExportedTrace> out = new ArrayList<>();
-            for (Future<ExportedTrace> f : parts) {
-                out.add(f.get());
-            }
-            return out;
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof IOException io) {
-                throw io;
-            }
-            if (c instanceof UncheckedIOException u) {
-                throw u.getCause();
-            }
-            throw new IOException("export failed: " + c, c);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("export interrupted", e);
-        } finally {
-            pool.shutdownNow();
-        }
+        return ParallelTasks.map(traces, THREADS, "faultline-export", "export", t -> {
+            ExportedTrace done = exportOne(t, root, listener);
+            listener.exported(done);
+            return done;
+        });
     }
 
     /** {@code traces} with a file given twice (a glob that overlaps another) kept once, in first-seen order. */
