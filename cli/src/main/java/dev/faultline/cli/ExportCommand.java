@@ -11,6 +11,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -109,8 +110,17 @@ final class ExportCommand implements Callable<Integer> {
                 traces.incrementAndGet();
             }
         };
-        List<ExportedTrace> done = f.equals("parquet") ? ParquetExport.export(files, output, listener)
-                : TextExport.export(files, output, TextExport.Format.valueOf(f.toUpperCase(Locale.ROOT)), listener);
+        boolean existed = Files.exists(output);
+        List<ExportedTrace> done;
+        try {
+            done = f.equals("parquet") ? ParquetExport.export(files, output, listener)
+                    : TextExport.export(files, output, TextExport.Format.valueOf(f.toUpperCase(Locale.ROOT)), listener);
+        } catch (java.io.IOException | RuntimeException e) {
+            if (!existed) {
+                removeEmptyDirectories(output); // a failed export into a new directory leaves no empty tree behind
+            }
+            throw e;
+        }
         progress.clear();
         long nanos = System.nanoTime() - start;
         long total = 0;
@@ -126,5 +136,19 @@ final class ExportCommand implements Callable<Integer> {
                 done.size(), fileCount, f.equals("parquet") ? "Parquet" : f.toUpperCase(Locale.ROOT), output, nanos / 1e9,
                 total * 1e9 / Math.max(1, nanos), f.equals("parquet") ? "; partitioned by " + String.join(", ", ExportSchema.PARTITIONS) : "");
         return 0;
+    }
+
+    /** Removes {@code dir} and the directories under it if none holds a file (the partitions of a failed export). */
+    private static void removeEmptyDirectories(Path dir) {
+        try (var all = Files.walk(dir)) {
+            List<Path> paths = all.sorted(java.util.Comparator.reverseOrder()).toList();
+            if (paths.stream().allMatch(Files::isDirectory)) {
+                for (Path p : paths) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (java.io.IOException e) {
+            // left as it is: the export's own error is the one to report
+        }
     }
 }

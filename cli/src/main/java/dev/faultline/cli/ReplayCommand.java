@@ -168,6 +168,9 @@ final class ReplayCommand implements Callable<Integer> {
                     + "full is dropped and counted as lost)");
         }
         Path results = resultsFile();
+        if (results != null) {
+            OutputFile.refuseInput(results, trace);
+        }
         // a wrong -o is refused before anything runs, and a second replay to the same -o while this one writes it
         try (OutputFile.Claim claim = results == null ? null : OutputFile.claim(results)) {
             return replay(cl, p, prefetchAll);

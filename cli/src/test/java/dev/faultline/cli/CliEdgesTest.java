@@ -59,6 +59,31 @@ class CliEdgesTest {
     }
 
     @Test
+    void anOutputThatIsADeviceOrTheInputIsRefusedAndLeftAsItWas(@TempDir Path dir) throws Exception {
+        // -o /dev/null once moved the device aside as /dev/null.old and wrote a file in its place
+        CliRun devNull = CliRun.of("record", "--pages", "10", "-o", "/dev/null");
+        assertEquals(1, devNull.exit(), devNull.err());
+        assertTrue(devNull.err().contains("cannot write /dev/null: it is a device, pipe or socket, not a file"), devNull.err());
+        assertTrue(Files.readAttributes(Path.of("/dev/null"), java.nio.file.attribute.BasicFileAttributes.class).isOther(),
+                "/dev/null is still the device");
+        assertFalse(Files.exists(Path.of("/dev/null.old")));
+
+        Path trace = Files.copy(Path.of(TRACE), dir.resolve("t.arrow"));
+        byte[] before = Files.readAllBytes(trace);
+        CliRun self = CliRun.of("replay", trace.toString(), "--runs", "1", "-o", dir.resolve(".").resolve("t.arrow").toString());
+        assertEquals(1, self.exit(), self.err());
+        assertTrue(self.err().contains("the file being read; give another -o"), self.err());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(trace)), "the trace is untouched");
+        assertFalse(Files.exists(dir.resolve("t.arrow.old")));
+
+        // a failed export into a new directory leaves no directory behind
+        Files.writeString(dir.resolve("x.arrow"), "hello");
+        CliRun export = CliRun.of("export", dir.resolve("x.arrow").toString(), "-o", dir.resolve("out").toString());
+        assertEquals(1, export.exit(), export.err());
+        assertFalse(Files.exists(dir.resolve("out")), "no empty export directory");
+    }
+
+    @Test
     void aSecondReplayToTheSameOutputIsRefusedWhileTheFirstWritesIt(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("r.arrow");
         CliRun.Running first = CliRun.start("replay", TRACE, "--runs", "40", "-o", out.toString());

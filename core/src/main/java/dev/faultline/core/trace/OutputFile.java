@@ -18,7 +18,8 @@ public final class OutputFile {
     }
 
     /**
-     * Checks, before any work, that {@code out} can be written: refuses a directory, creates missing
+     * Checks, before any work, that {@code out} can be written: refuses a directory, a device, pipe or
+     * socket (which would be moved aside as .old and replaced by a file), creates missing
      * parent directories, refuses a parent that cannot be written.
      *
      * @throws IOException one line naming {@code out} and what is wrong
@@ -26,6 +27,10 @@ public final class OutputFile {
     public static void check(Path out) throws IOException {
         if (Files.isDirectory(out)) {
             throw new IOException("cannot write " + out + ": it is a directory; give a file name (e.g. " + out.resolve("trace.arrow") + ")");
+        }
+        if (Files.exists(out) && !Files.isRegularFile(out)) {
+            // a device, pipe or socket: moving it aside as .old and writing a file in its place would break whatever uses it
+            throw new IOException("cannot write " + out + ": it is a device, pipe or socket, not a file; give a file name");
         }
         Path dir = out.toAbsolutePath().getParent();
         if (dir != null && !Files.isDirectory(dir)) {
@@ -94,6 +99,17 @@ public final class OutputFile {
         ch.truncate(0);
         ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII)), 0);
         return new Claim(lockFile, ch, lock);
+    }
+
+    /**
+     * Refuses to write {@code out} when it is {@code input}, the file the command reads (under any name).
+     *
+     * @throws IOException one line naming both
+     */
+    public static void refuseInput(Path out, Path input) throws IOException {
+        if (Files.exists(out) && Files.exists(input) && Files.isSameFile(out, input)) {
+            throw new IOException("cannot write " + out + ": it is " + input + ", the file being read; give another -o");
+        }
     }
 
     /**
