@@ -105,35 +105,62 @@ class ReplayCommandTest {
     }
 
     @Test
-    void ctrlCStopsAReplayAndLeavesNoResultsFile(@TempDir Path dir) throws Exception {
+    void ctrlCOrSigkillStopsAReplayAndLeavesNoResultsFile(@TempDir Path dir) throws Exception {
         Path t = recordTrace(dir, "4000");
-        Path r = dir.resolve("r.arrow");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
-                "--add-opens=java.base/java.nio=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-cp", System.getProperty("java.class.path"), Faultline.class.getName(),
-                "replay", t.toString(), "-o", r.toString(), "--delay", "1ms", "--warmup", "0", "--runs", "100").start();
-        StringBuilder err = new StringBuilder();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = in.readLine()) != null) {
-                err.append(line).append('\n');
-                if (line.contains("touches")) {
-                    break; // a progress line: the replay is under way
+        List<Path> before = names(dir);
+        for (String signal : new String[] {"INT", "KILL"}) {
+            Path r = dir.resolve("r.arrow");
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                    "--add-opens=java.base/java.nio=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                    "-cp", System.getProperty("java.class.path"), Faultline.class.getName(),
+                    "replay", t.toString(), "-o", r.toString(), "--delay", "1ms", "--warmup", "0", "--runs", "100").start();
+            StringBuilder err = new StringBuilder();
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                    err.append(line).append('\n');
+                    if (line.contains("touches")) {
+                        break; // a progress line: the replay is under way
+                    }
+                }
+                assertTrue(err.toString().contains("touches"), "progress before the signal: " + err);
+                assertTrue(writesAnUnnamedFileIn(p.pid(), dir), "results are written to an unnamed file beside -o meanwhile");
+                assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor());
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the replay stops: no thread left hung");
+                while ((line = in.readLine()) != null) {
+                    err.append(line).append('\n');
                 }
             }
-            assertTrue(err.toString().contains("touches"), "progress before the signal: " + err);
-            assertTrue(Files.exists(dir.resolve("r.arrow.partial")), "results are written to a partial file meanwhile");
-            assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
-            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the replay stops: no thread left hung");
-            while ((line = in.readLine()) != null) {
-                err.append(line).append('\n');
+            assertNotEquals(0, p.exitValue());
+            if (signal.equals("INT")) {
+                assertTrue(err.toString().contains("faultline replay: stopped during run 0; no results were written"), err.toString());
             }
+            assertFalse(Files.exists(r), "no results file after SIG" + signal);
+            List<Path> after = new java.util.ArrayList<>(names(dir));
+            after.remove(dir.resolve(".r.arrow.lock")); // a SIGKILLed claim's lock file: the next claim takes it over
+            assertEquals(before, after, "no half-written results file after SIG" + signal);
         }
-        assertNotEquals(0, p.exitValue());
-        assertTrue(err.toString().contains("faultline replay: stopped during run 0; no results were written"), err.toString());
-        assertFalse(Files.exists(r), "no results file");
-        assertFalse(Files.exists(dir.resolve("r.arrow.partial")), "no half-written results file");
+    }
+
+    private static List<Path> names(Path dir) throws java.io.IOException {
+        try (var s = Files.list(dir)) {
+            return s.sorted().toList();
+        }
+    }
+
+    /** Whether process {@code pid} holds open an unnamed (O_TMPFILE) file in {@code dir}. */
+    private static boolean writesAnUnnamedFileIn(long pid, Path dir) throws java.io.IOException {
+        try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return fds.anyMatch(fd -> {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    return target.startsWith(dir.toRealPath() + "/#") && target.endsWith("(deleted)");
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+        }
     }
 
     /** The earliest t_fault of each measured run in a results file. */

@@ -23,6 +23,7 @@ import dev.faultline.core.region.Region;
 import dev.faultline.core.region.SystemMemory;
 import dev.faultline.core.trace.EventKind;
 import dev.faultline.core.trace.RegionInfo;
+import dev.faultline.core.trace.ScratchFile;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.trace.TraceWriter;
@@ -55,8 +56,9 @@ import java.util.function.Consumer;
  *
  * <p>{@link #check} refuses, before anything is mapped, what this machine cannot do: too little
  * memory or too few huge pages, or a backend × mode × ioctl the kernel answers with an error (one
- * probe cell per combination, a real fault). Results are written to {@code FILE.partial} and
- * renamed to {@code FILE} only when every run finished; a failure or {@link #stop} removes it.
+ * probe cell per combination, a real fault). Results are written to an unnamed file beside
+ * {@code FILE} (O_TMPFILE; {@code FILE.partial} where the file system has none) and named
+ * {@code FILE} only when every run finished; a failure, {@link #stop} or SIGKILL leaves nothing.
  *
  * <p>Warm-up runs: the options' count, then more while the JIT was still busy in the last one
  * ({@link TouchRun.Timing#jitBusy}), up to {@link #MAX_WARM_UPS} runs and, for the extra ones,
@@ -174,9 +176,11 @@ public final class ReplayRunner {
         if (!checked) {
             check();
         }
-        dev.faultline.core.trace.ScratchFile scratch = out == null ? dev.faultline.core.trace.ScratchFile.create() : null;
-        Path partial = out != null ? out.resolveSibling(out.getFileName() + ".partial") : scratch.path();
-        if (out != null) {
+        // results are written to an unnamed file beside -o (O_TMPFILE) and named only when complete, so that a replay
+        // killed even with SIGKILL leaves nothing; where the file system has no O_TMPFILE, to FILE.partial
+        ScratchFile scratch = out == null ? ScratchFile.create() : scratchBeside(out);
+        Path partial = scratch != null ? scratch.path() : out.resolveSibling(out.getFileName() + ".partial");
+        if (scratch == null) {
             Files.deleteIfExists(partial); // left by a replay that was killed
             Files.createFile(partial);     // an unwritable place fails now, not after the first run
         }
@@ -224,7 +228,11 @@ public final class ReplayRunner {
             Path kept = null;
             if (out != null) {
                 OutputFile.keepPrevious(out);
-                Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
+                if (scratch != null) {
+                    scratch.linkAs(out);
+                } else {
+                    Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
+                }
                 kept = out;
             }
             done = true;
@@ -238,10 +246,19 @@ public final class ReplayRunner {
                 }
             }
             if (scratch != null) {
-                scratch.close(); // results nobody keeps: freed with the descriptor
+                scratch.close(); // unnamed results (nobody keeps them, or the replay failed): freed with the descriptor
             } else if (!done) {
                 Files.deleteIfExists(partial);
             }
+        }
+    }
+
+    /** An unnamed file in {@code out}'s directory, or null where its file system cannot make one (no O_TMPFILE). */
+    private static ScratchFile scratchBeside(Path out) {
+        try {
+            return ScratchFile.create(out.toAbsolutePath().getParent(), 0666); // the umask applies, as to any file
+        } catch (IOException e) {
+            return null;
         }
     }
 

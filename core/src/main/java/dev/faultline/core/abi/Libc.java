@@ -56,6 +56,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
     private static final MethodHandle MREMAP = bind("mremap",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG), 4);
+    private static final MethodHandle LINKAT = bind("linkat",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT), -1);
     private static final MethodHandle MADVISE = bind("madvise",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), -1);
     private static final MethodHandle MEMFD_CREATE = bind("memfd_create",
@@ -208,6 +210,18 @@ public final class Libc {
             MemorySegment p = arena.allocateFrom(path);
             Scratch s = scratch();
             return (int) check((int) OPEN.invokeExact(s.callState, p.address(), flags, mode), s);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code linkat(olddirfd, oldpath, newdirfd, newpath, flags)}: 0 or -errno. */
+    public static int linkat(int oldDir, String oldPath, int newDir, String newPath, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment from = arena.allocateFrom(oldPath);
+            MemorySegment to = arena.allocateFrom(newPath);
+            Scratch s = scratch();
+            return (int) check((int) LINKAT.invokeExact(s.callState, oldDir, from.address(), newDir, to.address(), flags), s);
         } catch (Throwable t) {
             throw rethrow(t);
         }

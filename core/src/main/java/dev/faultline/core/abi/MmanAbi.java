@@ -41,6 +41,10 @@ public final class MmanAbi {
     public static final int O_CLOEXEC = 0x80000;
     /** An unnamed file in the given directory, gone when its last descriptor closes (__O_TMPFILE | O_DIRECTORY). */
     public static final int O_TMPFILE = 0x410000;
+    /** linkat(2): paths relative to the working directory. */
+    public static final int AT_FDCWD = -100;
+    /** linkat(2): follow a symbolic link (/proc/self/fd/N) to the file it names, which links an O_TMPFILE file. */
+    public static final int AT_SYMLINK_FOLLOW = 0x400;
 
     public static final int POLLIN = 0x1;
     public static final int SIGKILL = 9;

@@ -40,4 +40,24 @@ class ScratchFileTest {
         assertFalse(Files.exists(seen), "closed: gone");
         assertTrue(seen.toString().startsWith("/proc/self/fd/"), seen.toString());
     }
+
+    @Test
+    void aFinishedScratchTraceIsNamedInPlaceOfTheFileThereWithTheUsualPermissions(@TempDir Path dir) throws IOException {
+        Path target = dir.resolve("r.arrow");
+        Files.writeString(target, "older");
+        try (ScratchFile f = ScratchFile.create(dir, 0666)) {
+            TraceFiles.write(f.path(), 1_000, Compression.ZSTD);
+            assertEquals(List.of(target), names(dir), "unnamed until linked");
+            f.linkAs(target);
+        }
+        assertEquals(List.of(target), names(dir), "no hidden name left beside it");
+        try (TraceReader r = TraceReader.open(target)) {
+            assertTrue(r.nextBatch());
+            assertFalse(r.recovered());
+        }
+        // 0666 less the umask, as for any new file: readable by others under the usual 022
+        var perms = Files.getPosixFilePermissions(target);
+        assertTrue(perms.contains(java.nio.file.attribute.PosixFilePermission.OWNER_WRITE), perms.toString());
+        assertFalse(perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE), perms.toString());
+    }
 }
