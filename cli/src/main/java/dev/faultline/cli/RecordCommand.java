@@ -69,8 +69,8 @@ final class RecordCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--pid", paramLabel = "PID", description = "Capture the uffd handler of this running process, or of the first process it starts that opens a uffd "
-            + "(passive, with a BPF program).")
+    @Option(names = "--pid", paramLabel = "PID", description = "Capture the uffd handler of this running process, or of "
+            + "the first process it starts that opens a uffd (passive, with a BPF program).")
     Integer pid;
 
     @Option(names = "--duration", paramLabel = "DURATION", description = "Passive capture: stop this long after the probes were attached (e.g. 30s, 500ms; default: until the process exits or Ctrl-C).")

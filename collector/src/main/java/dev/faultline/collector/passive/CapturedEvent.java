@@ -11,8 +11,8 @@ import java.lang.foreign.ValueLayout;
  * <p>Words by type — MSG: the event code, the uffd_msg's 64-bit words at bytes 8, 16 and 24, the
  * page_fault_user entry's time, thread and address (0 if none), the fd; IOCTL: the ioctl nr, its
  * return, the argument struct's five 64-bit words after the call, the region slot (REGISTER);
- * UFFD, CLOSE, MEMFD: the fd and how / flags; FOLLOW: the pid now traced and the one before; MMAP: address, length, flags, fd, prot; FDS: the
- * count and up to six descriptors.
+ * UFFD, CLOSE, MEMFD: the fd and how / flags; FOLLOW: the pid now traced and the one before;
+ * MMAP: address, length, flags, fd, prot; FDS: the count and up to six descriptors.
  *
  * <p>Invariant after {@link #decode}: {@link #time} is the time the event is ordered by (an
  * ioctl's exit) and {@link #enter} an ioctl's entry (else equal to time).

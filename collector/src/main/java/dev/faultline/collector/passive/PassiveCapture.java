@@ -309,7 +309,8 @@ public final class PassiveCapture {
                     if (summary) {
                         program.threads().keySet().forEach(this::noteThread);
                     }
-                    progress.accept(new Progress(sink.rows, summary ? summaryRows.faults() : linker.faults(), now - t0, uffdSeen, target));
+                    long faults = summary ? summaryRows.faults() : linker.faults();
+                    progress.accept(new Progress(sink.rows, faults, now - t0, uffdSeen, target));
                     lastProgress = now;
                 }
                 int wait = n < 1024 ? POLL_MILLIS : 0;
