@@ -156,6 +156,19 @@ class PassiveRecordTest {
             assertEquals(2000, copies);
         }
 
+        if (HugePages.free(2 << 20) >= 24) { // its huge pages, mapped before it was followed, keep their page size
+            Path huge = dir.resolve("wrapped-2m.arrow");
+            CliRun h = CliRun.of("record", "-o", huge.toString(), "--json", "--", "sh", "-c",
+                    floor() + " hugetlb2m copy 16 poll >/dev/null; true");
+            assertEquals(0, h.exit(), h.err());
+            assertTrue(h.out().contains("\"faults\":16"), h.out());
+            try (TraceReader r = TraceReader.open(huge)) {
+                assertEquals(2 << 20, r.header().regions().getFirst().pageSize(), r.header().regions().toString());
+            }
+        } else {
+            System.err.println("PassiveRecordTest: a wrapped hugetlb2m handler not captured: " + HugePages.reserveHint(2 << 20, 24));
+        }
+
         Process wrapper = new ProcessBuilder("sh", "-c", "sleep 2; " + floor() + " anon zeropage 1000 poll >/dev/null; true").start();
         try {
             CliRun attached = CliRun.of("record", "--pid", Long.toString(wrapper.pid()), "-o", dir.resolve("attached.arrow").toString(),

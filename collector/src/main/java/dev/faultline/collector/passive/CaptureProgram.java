@@ -58,6 +58,9 @@ public final class CaptureProgram implements AutoCloseable {
 
     private static final int CONFIG_SUMMARY = 1;
     private static final int CONFIG_FOLLOW = 2;
+    /** Offsets in {@code struct config} of the regions' and huge areas' counts. */
+    private static final int CONFIG_REGIONS = 8;
+    private static final int CONFIG_HUGE_AREAS = 12;
     /** Where the kernel describes sched_process_fork's record (child_pid moved between 6.1 and 6.18). */
     private static final Path FORK_FORMAT = Path.of("/sys/kernel/tracing/events/sched/sched_process_fork/format");
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
@@ -77,8 +80,6 @@ public final class CaptureProgram implements AutoCloseable {
     private final CapturedEvent event = new CapturedEvent();
     private long histogramsAddress;
     private long countersAddress;
-    private int regionCount;
-    private int hugeAreaCount;
     private long malformed;
 
     private CaptureProgram(BpfObject object, int tgid, boolean summary, boolean follow) {
@@ -146,8 +147,8 @@ public final class CaptureProgram implements AutoCloseable {
         key.set(INT, 0, 0);
         value.set(INT, 0, tgid);
         value.set(INT, 4, (summary ? CONFIG_SUMMARY : 0) | (forkChildPid > 0 ? CONFIG_FOLLOW : 0));
-        value.set(INT, 8, regionCount);
-        value.set(INT, 12, hugeAreaCount);
+        value.set(INT, CONFIG_REGIONS, 0);
+        value.set(INT, CONFIG_HUGE_AREAS, 0);
         value.set(INT, 16, forkChildPid);
         value.set(INT, 20, 0);
         config.update(key, value, BpfAbi.BPF_ANY);
@@ -180,13 +181,26 @@ public final class CaptureProgram implements AutoCloseable {
 
     /** Puts a region registered before the capture began into the next slot; returns the slot (-1 when full). */
     public int addRegion(long start, long end, int pageShift) {
-        if (regionCount >= MAX_REGIONS) {
+        int slot = reserve(CONFIG_REGIONS, MAX_REGIONS);
+        if (slot >= 0) {
+            writeRegion(slot, start, end, pageShift, true);
+        }
+        return slot;
+    }
+
+    /**
+     * Takes the next slot of a table whose count is the config's int at {@code offset}: the count
+     * the program keeps, since once attached it takes slots of its own (a REGISTER, a hugetlb mmap).
+     * A slot counted before it is written reads as empty (an array map's zeroes) and matches nothing.
+     * Returns -1 when the table is full.
+     */
+    private int reserve(int offset, int max) {
+        readConfigInto();
+        int slot = value.get(INT, offset);
+        if (slot >= max) {
             return -1;
         }
-        int slot = regionCount++;
-        writeRegion(slot, start, end, pageShift, true);
-        readConfigInto();
-        value.set(INT, 8, regionCount);
+        value.set(INT, offset, slot + 1);
         config.update(key, value, BpfAbi.BPF_ANY);
         return slot;
     }
@@ -220,20 +234,30 @@ public final class CaptureProgram implements AutoCloseable {
         }
     }
 
-    /** A hugetlb mapping that existed before the capture began, so registrations inside it get its page size. */
+    /**
+     * A hugetlb mapping the program did not see made (before the capture began, or before a followed
+     * process became the traced one), so registrations inside it get its page size. One the table
+     * holds already (the program saw a descendant map it) is not added twice.
+     */
     public void addHugeArea(long start, long end, int pageShift) {
-        if (hugeAreaCount >= MAX_HUGE_AREAS) {
+        readConfigInto();
+        int count = Math.min(value.get(INT, CONFIG_HUGE_AREAS), MAX_HUGE_AREAS);
+        for (int i = 0; i < count; i++) {
+            key.set(INT, 0, i);
+            if (hugeAreas.lookup(key, value) && value.get(LONG, 0) == start && value.get(LONG, 8) == end) {
+                return;
+            }
+        }
+        int slot = reserve(CONFIG_HUGE_AREAS, MAX_HUGE_AREAS);
+        if (slot < 0) {
             return;
         }
-        key.set(INT, 0, hugeAreaCount++);
+        key.set(INT, 0, slot);
         value.set(LONG, 0, start);
         value.set(LONG, 8, end);
         value.set(INT, 16, pageShift);
         value.set(INT, 20, 0);
         hugeAreas.update(key, value, BpfAbi.BPF_ANY);
-        readConfigInto();
-        value.set(INT, 12, hugeAreaCount);
-        config.update(key, value, BpfAbi.BPF_ANY);
     }
 
     /** Marks {@code fd} as one of the process's uffds (open before the capture, or received over a socket). */

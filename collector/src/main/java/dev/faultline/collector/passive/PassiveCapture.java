@@ -367,11 +367,7 @@ public final class PassiveCapture {
         for (int child : descendants(pid)) { // started before the probes went in: followed as those started after
             program.addFamily(child);
         }
-        for (ProcessMaps.Area a : maps.areas()) {
-            if (a.backend().isHugetlb()) {
-                program.addHugeArea(a.start(), a.end(), Long.numberOfTrailingZeros(a.pageSize()));
-            }
-        }
+        addHugeAreas(program, maps);
         for (ProcessMaps.Area a : maps.registered()) {
             int slot = program.addRegion(a.start(), a.end(), Long.numberOfTrailingZeros(a.backend().pageSize()));
             linker.known(slot, a.start(), a.end(), a.backend(), a.modes(), FaultLinker.mappingName(a.path()));
@@ -399,13 +395,18 @@ public final class PassiveCapture {
         taskNames.clear();
         listTasks();
         try {
-            for (ProcessMaps.Area a : ProcessMaps.read(child).areas()) {
-                if (a.backend().isHugetlb()) {
-                    program.addHugeArea(a.start(), a.end(), Long.numberOfTrailingZeros(a.pageSize()));
-                }
-            }
+            addHugeAreas(program, ProcessMaps.read(child));
         } catch (IOException e) {
             // gone already: its records up to its exit are linked as they came
+        }
+    }
+
+    /** Tells the program of every hugetlb mapping in {@code maps}, so registrations there get their page size. */
+    private static void addHugeAreas(CaptureProgram program, ProcessMaps maps) {
+        for (ProcessMaps.Area a : maps.areas()) {
+            if (a.backend().isHugetlb()) {
+                program.addHugeArea(a.start(), a.end(), Long.numberOfTrailingZeros(a.pageSize()));
+            }
         }
     }
 
