@@ -26,7 +26,8 @@ import java.util.concurrent.locks.LockSupport;
  * writes the footer ({@code events}, {@code lost_events}, {@code duration_ns}) and closes the file
  * (unless the writer is the caller's: then it only flushes).
  * A fault row whose toucher timing has not arrived yet is held back (its ring stops draining) until
- * the timing arrives, {@link #HOLD_NANOS} pass, or the touchers are {@link #touchersDone done}.
+ * the timing arrives, {@link #HOLD_NANOS} (and a second look {@link #GRACE_NANOS} later) pass, or the
+ * touchers are {@link #touchersDone done}.
  *
  * <p>The writer thread runs SCHED_IDLE, so it only takes CPU time the handler and faulting threads
  * leave; a watchdog thread moves it to SCHED_OTHER while it is starving (a flush overdue or a ring
@@ -43,8 +44,14 @@ public final class TraceRecorder implements AutoCloseable {
     static final double BOOST_ABOVE = 0.5;
     /** …and goes back once every ring is emptier than this one and flushes are on time. */
     static final double CALM_BELOW = 0.1;
-    /** How long a fault row waits for its toucher's timing before it is written without. */
+    /** How long a fault row waits for its toucher's timing before it is written without… */
     static final long HOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    /**
+     * …and how long after the writer first saw that hold run out it looks once more. A writer and
+     * a toucher frozen together (a safepoint, a stalled host) wake with the hold long over; the
+     * toucher records its clock microseconds later, so one look on waking would write it without.
+     */
+    static final long GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** Footer key: rows dropped because a ring was full. */
     public static final String FOOTER_LOST = "lost_events";
     /** Footer key: nanoseconds from start to close. */
@@ -55,6 +62,8 @@ public final class TraceRecorder implements AutoCloseable {
     private final int run;
     private final RecordRing[] rings;
     private final TouchClock[] clocks;
+    /** Per ring: when the writer first found its head row's hold run out, 0 while it has not. */
+    private final long[] holdOverAt;
     private final Thread thread;
     private final Thread watchdog;
     private volatile int writerTid;
@@ -94,6 +103,7 @@ public final class TraceRecorder implements AutoCloseable {
         this.run = run;
         this.rings = rings.toArray(RecordRing[]::new);
         this.clocks = clocks.clone();
+        this.holdOverAt = new long[this.rings.length];
         this.thread = Thread.ofPlatform().name("faultline-trace-writer").daemon().start(this::run);
         this.watchdog = Thread.ofPlatform().name("faultline-trace-watchdog").daemon().start(this::watch);
     }
@@ -187,13 +197,20 @@ public final class TraceRecorder implements AutoCloseable {
     /** Moves every row that is ready; with {@code all}, every row there is. */
     private void drain(TraceEvent e, boolean all) throws IOException {
         boolean waitForClocks = !all && !touchersDone;
-        for (RecordRing ring : rings) {
+        for (int r = 0; r < rings.length; r++) {
+            RecordRing ring = rings[r];
             while (ring.peek(e)) {
                 if (e.kind == EventKind.PAGEFAULT && e.region >= 0 && e.region < clocks.length && clocks[e.region] != null) {
                     TouchClock c = clocks[e.region];
                     long wake = c.wake(e.offset);
-                    if (wake == 0 && waitForClocks && System.nanoTime() - e.tRead < HOLD_NANOS) {
-                        break; // the faulting thread has not reported yet; keep this ring's order
+                    if (wake == 0 && waitForClocks) {
+                        long now = System.nanoTime();
+                        // Read again after the time: a SCHED_IDLE writer can be starved for a long
+                        // while between one statement and the next, and the first read is then stale.
+                        wake = c.wake(e.offset);
+                        if (wake == 0 && !holdOver(r, e.tRead, now)) {
+                            break; // the faulting thread has not reported yet; keep this ring's order
+                        }
                     }
                     if (wake != 0) {
                         e.tFault = c.fault(e.offset);
@@ -203,9 +220,27 @@ public final class TraceRecorder implements AutoCloseable {
                 e.run = run;
                 writer.append(e);
                 ring.advance();
+                holdOverAt[r] = 0;
             }
         }
         written = writer.rowsAppended();
+    }
+
+    /**
+     * Whether ring {@code r}'s head row, read by its handler at {@code tRead}, has waited long
+     * enough for its toucher's clock: {@link #HOLD_NANOS} since the read, and then
+     * {@link #GRACE_NANOS} more since the writer first saw that, so the row gets a second look
+     * on a later pass.
+     */
+    private boolean holdOver(int r, long tRead, long now) {
+        if (now - tRead < HOLD_NANOS) {
+            return false;
+        }
+        if (holdOverAt[r] == 0) {
+            holdOverAt[r] = now;
+            return false;
+        }
+        return now - holdOverAt[r] >= GRACE_NANOS;
     }
 
     /**
