@@ -76,6 +76,28 @@ public final class Region implements AutoCloseable {
         }
     }
 
+    /**
+     * Why guest_memfd regions cannot be mapped here, or null if they can be tried: /dev/kvm must
+     * open read-write and offer KVM_CAP_GUEST_MEMFD (a KVM without it, such as a nested
+     * hypervisor's own module, answers KVM_CREATE_GUEST_MEMFD with ENOTTY).
+     */
+    public static String guestMemfdUnavailable() {
+        int kvm = Libc.open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (kvm < 0) {
+            return "open /dev/kvm: " + Errno.name(-kvm);
+        }
+        try {
+            return guestMemfdOffered(kvm) ? null
+                    : "this KVM offers no guest_memfd (KVM_CHECK_EXTENSION KVM_CAP_GUEST_MEMFD is 0)";
+        } finally {
+            Libc.close(kvm);
+        }
+    }
+
+    private static boolean guestMemfdOffered(int kvm) {
+        return Libc.ioctl(kvm, KvmAbi.KVM_CHECK_EXTENSION, KvmAbi.KVM_CAP_GUEST_MEMFD) > 0;
+    }
+
     private static Region guestMemfd(long length) {
         int kvm = Libc.open("/dev/kvm", O_RDWR | O_CLOEXEC);
         if (kvm < 0) {
@@ -84,6 +106,11 @@ public final class Region implements AutoCloseable {
         int vm = -1;
         int gmem = -1;
         try {
+            if (!guestMemfdOffered(kvm)) {
+                // what KVM_CREATE_GUEST_MEMFD would answer, without creating a VM for each refusal
+                throw new KernelException("KVM_CREATE_GUEST_MEMFD (KVM_CHECK_EXTENSION KVM_CAP_GUEST_MEMFD is 0:"
+                        + " this KVM offers no guest_memfd)", Errno.ENOTTY);
+            }
             vm = Libc.ioctl(kvm, KvmAbi.KVM_CREATE_VM, 0);
             if (vm < 0) {
                 throw new KernelException("KVM_CREATE_VM", -vm);
