@@ -370,12 +370,17 @@ class ReplayTest {
         replay(trace, out, ReplayOptions.builder().delay(new Delay(Delay.Kind.RECORDED, 0)).build());
         org.HdrHistogram.Histogram even = new org.HdrHistogram.Histogram(3);
         org.HdrHistogram.Histogram odd = new org.HdrHistogram.Histogram(3);
+        long evenMin = Long.MAX_VALUE; // exact: the histogram's minimum is its bucket's low end, up to 256 ns under
         for (TraceEvent e : rows(out)) {
             if (e.kind == EventKind.PAGEFAULT) {
-                ((e.offset / 4096) % 2 == 0 ? even : odd).recordValue(e.tResolveStart - e.tRead);
+                long waited = e.tResolveStart - e.tRead;
+                ((e.offset / 4096) % 2 == 0 ? even : odd).recordValue(waited);
+                if ((e.offset / 4096) % 2 == 0) {
+                    evenMin = Math.min(evenMin, waited);
+                }
             }
         }
-        assertTrue(even.getMinValue() >= 500_000, "every fault that took its handler 500 µs waits as long: " + even.getMinValue());
+        assertTrue(evenMin >= 500_000, "every fault that took its handler 500 µs waits as long: " + evenMin);
         assertTrue(even.getValueAtPercentile(50) < 700_000, "and not much longer: " + even.getValueAtPercentile(50));
         assertTrue(odd.getValueAtPercentile(50) < 100_000, "a fault its handler served at once is not delayed: "
                 + odd.getValueAtPercentile(50));
