@@ -27,7 +27,8 @@ import java.util.function.Consumer;
  * tracepoints ({@link CaptureProgram}), into the same trace format the in-process recorder writes
  * ({@code source = ebpf}).
  *
- * <p>The program's records are read from its ring buffer every {@link #POLL_MILLIS} ms, put back in
+ * <p>The program's records are read from its ring buffer every {@link #POLL_MILLIS} ms (every
+ * {@link #EARLY_POLL_MILLIS} until the first registration), put back in
  * time order ({@link EventOrder}), linked into rows ({@link FaultLinker}) and written in Arrow
  * batches as they go, flushed at least every {@link #FLUSH_NANOS}: memory stays bounded and a
  * capture killed with SIGKILL leaves a file that yields every row up to the last flush (its
@@ -52,6 +53,14 @@ public final class PassiveCapture {
      * often still polling. 32 MiB of ring hold two seconds of records at 50,000 faults/s.
      */
     static final int POLL_MILLIS = 50;
+    /**
+     * …except until the first registration has been read, when it is read this often: what backs a
+     * registered range, its memfd's name and the process's name are read from /proc when its
+     * record arrives, and a handler that registers and is done within 50 ms (the C floor here, now
+     * and then) was gone by then, its region left unnamed. No fault is taken before a registration,
+     * so these wake-ups cost the traced process nothing.
+     */
+    static final int EARLY_POLL_MILLIS = 2;
     /**
      * How far out of order records may arrive: one ring buffer for all CPUs keeps them in the
      * order they were reserved, and a program reads its clock just before reserving, so records
@@ -313,7 +322,7 @@ public final class PassiveCapture {
                     progress.accept(new Progress(sink.rows, faults, now - t0, uffdSeen, target));
                     lastProgress = now;
                 }
-                int wait = n < 1024 ? POLL_MILLIS : 0;
+                int wait = n >= 1024 ? 0 : registeredAreas.isEmpty() ? EARLY_POLL_MILLIS : POLL_MILLIS;
                 if (options.durationNanos() > 0) {
                     wait = (int) Math.max(0, Math.min(wait, (began + options.durationNanos() - now) / 1_000_000 + 1));
                 }
