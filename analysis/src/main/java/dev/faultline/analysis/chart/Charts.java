@@ -1,5 +1,6 @@
 package dev.faultline.analysis.chart;
 
+import dev.faultline.analysis.Format;
 import dev.faultline.analysis.GroupStats;
 import dev.faultline.analysis.TimeGrid;
 import org.HdrHistogram.Histogram;
@@ -215,20 +216,42 @@ public final class Charts {
         return decomposition(title, subtitle, groups.stream().map(g -> g.key().label()).toList(), groups);
     }
 
-    /** The same, group {@code i} shown as {@code names[i]}. */
+    /**
+     * The same, group {@code i} shown as {@code names[i]}. Where one group's mean is over
+     * {@link #SHARES_ABOVE} times another's (a 1G page's 180 ms beside 4K pages' 20 µs), µs on one
+     * axis would leave the small groups without a visible bar: each part is then drawn as its share
+     * of its group's mean, and the mean goes into the group's name.
+     */
     public static JFreeChart decomposition(String title, String subtitle, List<String> names, List<GroupStats> groups) {
+        double smallest = Double.MAX_VALUE;
+        double largest = 0;
+        for (GroupStats g : groups) {
+            double total = meanMicros(g.queue()) + meanMicros(g.service()) + meanMicros(g.wake());
+            if (total > 0) {
+                smallest = Math.min(smallest, total);
+                largest = Math.max(largest, total);
+            }
+        }
+        boolean shares = largest > SHARES_ABOVE * smallest;
         DefaultCategoryDataset data = new DefaultCategoryDataset();
         for (int i = 0; i < groups.size(); i++) {
             GroupStats g = groups.get(i);
             if (g.queue().getTotalCount() == 0 && g.service().getTotalCount() == 0) {
                 continue;
             }
-            String c = names.get(i);
-            data.addValue(meanMicros(g.queue()), "queue (t_read - t_fault)", c);
-            data.addValue(meanMicros(g.service()), "service (t_resolve_end - t_read)", c);
-            data.addValue(meanMicros(g.wake()), "wake (t_wake - t_resolve_end)", c);
+            double q = meanMicros(g.queue());
+            double sv = meanMicros(g.service());
+            double w = meanMicros(g.wake());
+            double total = q + sv + w;
+            double scale = shares && total > 0 ? 100 / total : 1;
+            String c = shares ? names.get(i) + " · mean " + Format.nanos(total * 1000) : names.get(i);
+            data.addValue(q * scale, "queue (t_read - t_fault)", c);
+            data.addValue(sv * scale, "service (t_resolve_end - t_read)", c);
+            data.addValue(w * scale, "wake (t_wake - t_resolve_end)", c);
         }
-        JFreeChart chart = ChartFactory.createStackedBarChart(title, "group", "µs, mean of each part (the parts add up to the mean latency)",
+        JFreeChart chart = ChartFactory.createStackedBarChart(title, "group", shares
+                        ? "% of each group's mean latency (the mean is in its name)"
+                        : "µs, mean of each part (the parts add up to the mean latency)",
                 data, PlotOrientation.HORIZONTAL, true, false, false);
         ((StackedBarRenderer) chart.getCategoryPlot().getRenderer()).setShadowVisible(false);
         ((StackedBarRenderer) chart.getCategoryPlot().getRenderer()).setBarPainter(new org.jfree.chart.renderer.category.StandardBarPainter());
@@ -238,6 +261,9 @@ public final class Charts {
         groupAxis.setMaximumCategoryLabelWidthRatio(0.4f);
         return styled(chart, subtitle);
     }
+
+    /** How far apart the groups' mean latencies may be before the decomposition shows shares instead of µs. */
+    static final double SHARES_ABOVE = 20;
 
     private static double meanMicros(Histogram h) {
         return h.getTotalCount() == 0 ? 0 : h.getMean() / 1000.0;
