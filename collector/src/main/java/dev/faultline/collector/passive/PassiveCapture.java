@@ -54,11 +54,11 @@ public final class PassiveCapture {
      */
     static final int POLL_MILLIS = 50;
     /**
-     * …except until the first registration has been read, when it is read this often: what backs a
-     * registered range, its memfd's name and the process's name are read from /proc when its
-     * record arrives, and a handler that registers and is done within 50 ms (the C floor here, now
-     * and then) was gone by then, its region left unnamed. No fault is taken before a registration,
-     * so these wake-ups cost the traced process nothing.
+     * …except until a registration is known (read from the ring, or there when attached), when it is
+     * read this often: what backs a registered range, its memfd's name and the process's name are
+     * read from /proc when its record arrives, and a handler that registers and is done within 50 ms
+     * (the C floor here, now and then) was gone by then, its region left unnamed. No fault is taken
+     * before a registration, so these wake-ups cost the traced process nothing.
      */
     static final int EARLY_POLL_MILLIS = 2;
     /**
@@ -128,6 +128,8 @@ public final class PassiveCapture {
     private final Map<Integer, String> threadNames = new TreeMap<>();
     private QemuInfo qemu;
     private final Map<Long, ProcessMaps.Area> registeredAreas = new java.util.HashMap<>();
+    /** Whether a registration is known (seen made, or there at attach): the ring is read every {@link #POLL_MILLIS} from then on. */
+    private boolean registered;
     private int lastThread;
     /** The traced process's thread names as last listed: a thread that exits before its records are read keeps its name. */
     private final Map<Integer, String> taskNames = new java.util.HashMap<>();
@@ -322,7 +324,7 @@ public final class PassiveCapture {
                     progress.accept(new Progress(sink.rows, faults, now - t0, uffdSeen, target));
                     lastProgress = now;
                 }
-                int wait = n >= 1024 ? 0 : registeredAreas.isEmpty() ? EARLY_POLL_MILLIS : POLL_MILLIS;
+                int wait = n >= 1024 ? 0 : registered ? POLL_MILLIS : EARLY_POLL_MILLIS;
                 if (options.durationNanos() > 0) {
                     wait = (int) Math.max(0, Math.min(wait, (began + options.durationNanos() - now) / 1_000_000 + 1));
                 }
@@ -385,7 +387,8 @@ public final class PassiveCapture {
             program.markUffd(fd);
             uffdSeen = true;
         }
-        uffdSeen |= !maps.registered().isEmpty();
+        registered = !maps.registered().isEmpty(); // attached to a handler at work: its faults are under way
+        uffdSeen |= registered;
         if (options.qmp() != null && !maps.registered().isEmpty()) {
             qemu = QemuInfo.query(options.qmp());
         }
@@ -485,6 +488,7 @@ public final class PassiveCapture {
     private void registering(CaptureProgram program, int slot, long start) {
         ProcessMaps.Area a = areaAt(start);
         registeredAreas.put(start, a);
+        registered = true;
         if (a != null) {
             program.setPageShift(slot, Long.numberOfTrailingZeros(a.backend().pageSize()));
         }
@@ -734,7 +738,7 @@ public final class PassiveCapture {
             if (writer == null) {
                 TraceHeader h = TraceHeader.now(SOURCE, options.command(), linker.features(), regions)
                         .with("target", Integer.toString(target))
-                        .with("comm", comm != null ? comm : comm(target))
+                        .with("comm", targetComm())
                         .with(KEY_DETAIL, options.detail().label());
                 if (target != pid) {
                     h = h.with(KEY_STARTED_BY, Integer.toString(pid));
