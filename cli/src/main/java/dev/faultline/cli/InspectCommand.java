@@ -63,7 +63,7 @@ final class InspectCommand implements Callable<Integer> {
             Path f = stdin.resolve(file, System.in);
             try (TraceReader r = TraceReader.open(f)) {
                 print(r, Files.size(f), spec.commandLine().getOut());
-            spec.commandLine().getOut().flush();
+                spec.commandLine().getOut().flush();
             }
         }
         return 0;

@@ -399,7 +399,7 @@ public final class ReplayRunner {
 
     /** A results writer for an unmeasured run, on a temporary file deleted when the run's closers run. */
     private TraceWriter scratch(TraceHeader header, List<AutoCloseable> closers) throws IOException {
-        dev.faultline.core.trace.ScratchFile file = dev.faultline.core.trace.ScratchFile.create();
+        ScratchFile file = ScratchFile.create();
         closers.add(file);
         TraceWriter w = TraceWriter.create(file.path(), header, options.compression(), true);
         closers.add(w);

@@ -15,6 +15,7 @@ import dev.faultline.core.region.Backend;
 import dev.faultline.core.region.HugePages;
 import dev.faultline.core.region.Region;
 import dev.faultline.core.region.SystemMemory;
+import dev.faultline.core.trace.ScratchFile;
 import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.uffd.RegisterMode;
 import dev.faultline.core.uffd.ResolveIoctl;
@@ -131,7 +132,7 @@ public final class WorkloadRunner {
             runner.checked = checked;
         }
         runner.warmingUp = true;
-        try (dev.faultline.core.trace.ScratchFile file = dev.faultline.core.trace.ScratchFile.create()) {
+        try (ScratchFile file = ScratchFile.create()) {
             Path scratch = file.path();
             warming = runner;
             for (int i = 0; i < MAX_WARM_UPS && !stop; i++) { // !stop: a stop() that came before warming was set
