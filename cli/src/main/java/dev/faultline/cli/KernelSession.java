@@ -48,10 +48,11 @@ abstract sealed class KernelSession implements AutoCloseable {
         }
         err.println(target.label() + ": booting " + target.image().image() + " in a guest (" + config.describe() + ")");
         err.flush();
+        Path startupCache = JvmStartupCache.forGuests(err);
         GuestVm vm = GuestVm.boot(target.image(), config, dir);
         err.println(target.label() + ": booted in " + Units.nanos(vm.bootNanos()));
         err.flush();
-        return new Guest(target, vm);
+        return new Guest(target, vm, startupCache);
     }
 
     /** Prints {@code e} as {@code command}'s one line, with the guest's console's last lines under it. */
@@ -75,10 +76,16 @@ abstract sealed class KernelSession implements AutoCloseable {
     @Override
     public abstract void close();
 
-    /** The java command that runs this faultline's main class with the same class path and JVM flags. */
-    static List<String> javaCommand(List<String> args, String tmpdir) {
+    /**
+     * The java command that runs this faultline's main class with the same class path and JVM flags;
+     * in a guest ({@code tmpdir} not null) with {@code startupCache} (null: none), see {@link JvmStartupCache}.
+     */
+    static List<String> javaCommand(List<String> args, String tmpdir, Path startupCache) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        if (startupCache != null) {
+            cmd.add("-XX:AOTCache=" + startupCache);
+        }
         List<String> flags = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> a.startsWith("--enable-native-access") || a.startsWith("--add-opens")
                         || a.startsWith("--sun-misc-unsafe-memory-access"))
@@ -144,10 +151,12 @@ abstract sealed class KernelSession implements AutoCloseable {
     /** A guest booted with the target's kernel. */
     static final class Guest extends KernelSession {
         final GuestVm vm;
+        private final Path startupCache;
 
-        Guest(KernelTarget target, GuestVm vm) {
+        Guest(KernelTarget target, GuestVm vm, Path startupCache) {
             super(target, vm.scratch());
             this.vm = vm;
+            this.startupCache = startupCache;
         }
 
         @Override
@@ -157,7 +166,7 @@ abstract sealed class KernelSession implements AutoCloseable {
 
         @Override
         GuestVm.Result faultline(List<String> args, Consumer<String> progress) throws GuestException {
-            return vm.run("exec " + javaCommand(args, vm.inGuest("tmp")).stream().map(KernelSession::shellQuote).collect(Collectors.joining(" ")), progress);
+            return vm.run("exec " + javaCommand(args, vm.inGuest("tmp"), startupCache).stream().map(KernelSession::shellQuote).collect(Collectors.joining(" ")), progress);
         }
 
         @Override
@@ -190,7 +199,7 @@ abstract sealed class KernelSession implements AutoCloseable {
             Path out = scratch.resolve("out-" + n + ".txt");
             Path err = scratch.resolve("err-" + n + ".txt");
             try {
-                Process p = new ProcessBuilder(javaCommand(args, null)).directory(scratch.toFile())
+                Process p = new ProcessBuilder(javaCommand(args, null, null)).directory(scratch.toFile())
                         .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
                 try {
                     String last = "";

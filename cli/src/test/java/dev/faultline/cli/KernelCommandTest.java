@@ -67,8 +67,15 @@ class KernelCommandTest {
     void replayUnderTheDebianKernelWritesOneResultsFileOfItsRuns(@TempDir Path dir) throws Exception {
         Path trace = root().resolve("traces/sequential-shmem-copy.arrow");
         Path out = dir.resolve("r.arrow");
-        CliRun run = CliRun.of("replay", trace.toString(), "--kernel", release, "--runs", "2", "--warmup", "0", "-o", out.toString());
+        // as a user runs it, from jar files: the guests' JVMs then start from a start-up cache the command makes first
+        CliRun run = inJvmFromJars(dir, "replay", trace.toString(), "--kernel", kernel.toString(), "--runs", "2", "--warmup", "0",
+                "-o", out.toString());
         assertEquals(0, run.exit(), run.err() + run.out());
+        assertTrue(run.err().contains("guests: start-up cache made in "), run.err());
+        try (var caches = Files.list(dir.resolve("jvm"))) {
+            java.util.List<String> names = caches.map(p -> p.getFileName().toString()).toList();
+            assertTrue(names.size() == 1 && names.getFirst().matches("faultline-[0-9a-f]{16}\\.aot"), "one cache, nothing left of its training: " + names);
+        }
         Path results = dir.resolve("r." + release + ".arrow");
         assertTrue(Files.exists(results), run.out());
         assertFalse(Files.exists(out), "no file without the kernel's name");
@@ -116,6 +123,41 @@ class KernelCommandTest {
         assertTrue(run.err().lines().anyMatch(l -> l.startsWith("  | ")), "the console's last lines: " + run.err());
         Path kept = removeKeptFiles(run);
         assertNotNull(kept, "a guest that failed keeps its files and says where: " + run.err());
+    }
+
+    /**
+     * Runs faultline in a JVM of its own whose class path is this test's, with every module's
+     * classes directory made a jar (the JVM's start-up cache takes classes from jar files only), and
+     * the kernel and JVM caches under {@code dir}.
+     */
+    static CliRun inJvmFromJars(Path dir, String... args) throws Exception {
+        java.util.List<String> classPath = new java.util.ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(":")) {
+            Path p = Path.of(entry).toAbsolutePath();
+            if (!Files.isDirectory(p)) {
+                classPath.add(p.toString());
+            } else if (p.endsWith(Path.of("target", "classes"))) {
+                Path jar = dir.resolve("cp").resolve(p.getParent().getParent().getFileName() + ".jar");
+                Files.createDirectories(jar.getParent());
+                try (var zip = new java.util.jar.JarOutputStream(Files.newOutputStream(jar)); var files = Files.walk(p)) {
+                    for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
+                        zip.putNextEntry(new java.util.jar.JarEntry(p.relativize(f).toString()));
+                        Files.copy(f, zip);
+                        zip.closeEntry();
+                    }
+                }
+                classPath.add(jar.toString());
+            }
+        }
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-cp", String.join(":", classPath), Faultline.class.getName()));
+        cmd.addAll(java.util.List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(dir.resolve("out.txt").toFile()).redirectError(dir.resolve("err.txt").toFile());
+        pb.environment().put("FAULTLINE_KERNELS", dir.resolve("kernels").toString());
+        int exit = pb.start().waitFor();
+        return new CliRun(exit, Files.readString(dir.resolve("out.txt")), Files.readString(dir.resolve("err.txt")));
     }
 
     /**

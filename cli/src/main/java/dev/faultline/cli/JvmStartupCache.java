@@ -1,0 +1,181 @@
+package dev.faultline.cli;
+
+import dev.faultline.analysis.Report;
+import dev.faultline.guest.KernelCache;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The JDK's ahead-of-time cache ({@code -XX:AOTCache}, JDK 25 and later) of this faultline build,
+ * made once on this machine by a training replay and handed to every JVM a guest starts.
+ *
+ * <p>Under TCG a guest's JVM spends most of a command loading, linking and profiling classes, every
+ * instruction emulated: without the cache a replay's JVM took 40-49 s in a 1-vCPU guest here, with it
+ * 24-33 s (docs/kernels.md). The cache holds classes already loaded and linked and the training
+ * run's method profiles, no compiled code, so it does not depend on the guest's CPU model; the JVM
+ * checks it against its own JDK and class path and runs without it, as before, where they differ.
+ *
+ * <p>Invariants: the file's name is a digest of the JDK (its home and version) and of every class
+ * path file's path, size and modification time, so a rebuild or another JDK gets a cache of its
+ * own; it is written under a temporary name and moved into place, so no JVM ever maps a half-made
+ * cache. A training run that fails costs one line on stderr, and the guests start without a cache.
+ */
+final class JvmStartupCache {
+    /** The first JDK whose {@code -XX:AOTCacheOutput} makes a cache in one training run (JEP 514). */
+    static final int FIRST_FEATURE = 25;
+    private static final long TRAINING_SECONDS = 300;
+    private static final Object LOCK = new Object();
+    private static Path ready;
+    private static boolean tried;
+
+    private JvmStartupCache() {
+    }
+
+    /**
+     * The cache for this build, made now (saying so on {@code err}) if this machine has none yet;
+     * null when this JDK cannot make one or the training run failed. Made at most once per process.
+     */
+    static Path forGuests(PrintWriter err) {
+        synchronized (LOCK) {
+            if (!tried) {
+                tried = true;
+                ready = findOrMake(err);
+            }
+            return ready;
+        }
+    }
+
+    /** The directory the caches live in: beside the kernel cache, {@code ~/.cache/faultline/jvm}. */
+    static Path dir() {
+        return KernelCache.dir().resolveSibling("jvm");
+    }
+
+    private static Path findOrMake(PrintWriter err) {
+        if (Runtime.version().feature() < FIRST_FEATURE) {
+            err.println("guests: this JDK (" + Runtime.version().feature() + ") makes no start-up cache (JDK "
+                    + FIRST_FEATURE + " does); their JVMs start without one");
+            err.flush();
+            return null;
+        }
+        if (List.of(System.getProperty("java.class.path").split(":")).stream().anyMatch(e -> Files.isDirectory(Path.of(e)))) {
+            err.println("guests: no start-up cache for a class path with directories in it (a development build); their JVMs start without one");
+            err.flush();
+            return null; // the JVM caches classes from jar files only
+        }
+        Path cache;
+        try {
+            cache = dir().resolve("faultline-" + buildDigest() + ".aot");
+        } catch (IOException e) {
+            return null; // a class path entry that vanished: the guest's JVM will say more than we can
+        }
+        if (Files.isRegularFile(cache)) {
+            return cache;
+        }
+        err.println("guests: making a start-up cache for their JVMs (once per build of faultline) in " + cache.getParent());
+        err.flush();
+        long start = System.nanoTime();
+        Path work = null;
+        try {
+            Files.createDirectories(cache.getParent());
+            work = Files.createTempDirectory(cache.getParent(), ".training-");
+            String why = train(work, cache);
+            if (why != null) {
+                err.println("guests: no start-up cache (" + why + "); their JVMs start without one");
+                return null;
+            }
+            err.printf(Locale.ROOT, "guests: start-up cache made in %s%n", Units.nanos(System.nanoTime() - start));
+            return cache;
+        } catch (IOException e) {
+            err.println("guests: no start-up cache (" + e.getMessage() + "); their JVMs start without one");
+            return null;
+        } finally {
+            err.flush();
+            if (work != null) {
+                try {
+                    Report.deleteTree(work);
+                } catch (IOException e) {
+                    // a leftover training directory under the cache is harmless
+                }
+            }
+        }
+    }
+
+    /**
+     * Records a small trace, then replays it in a JVM that writes the cache at its exit, and moves
+     * the cache into place; the reason it could not, or null.
+     */
+    private static String train(Path work, Path cache) throws IOException {
+        Path trace = work.resolve("training.arrow");
+        String why = run(work, List.of(), List.of("record", "--workload", "sequential", "--pages", "2000", "-o", trace.toString()), "record");
+        if (why != null) {
+            return why;
+        }
+        Path made = work.resolve("training.aot");
+        why = run(work, List.of("-XX:AOTCacheOutput=" + made),
+                List.of("replay", trace.toString(), "--runs", "1", "--warmup", "0", "-o", work.resolve("training.replay.arrow").toString()), "replay");
+        if (why != null) {
+            return why;
+        }
+        if (!Files.isRegularFile(made)) {
+            return "the training replay wrote no cache";
+        }
+        try {
+            Files.move(made, cache, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(made, cache, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return null;
+    }
+
+    /** Runs this faultline with {@code jvmFlags} and {@code args} in {@code work}; why it failed, or null. */
+    private static String run(Path work, List<String> jvmFlags, List<String> args, String what) throws IOException {
+        List<String> cmd = new ArrayList<>(KernelSession.javaCommand(args, null, null));
+        cmd.addAll(1, jvmFlags);
+        Path log = work.resolve(what + ".log");
+        Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            if (!p.waitFor(TRAINING_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "the training " + what + " took over " + TRAINING_SECONDS + " s";
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+        if (p.exitValue() == 0) {
+            return null;
+        }
+        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        return "the training " + what + " failed: " + (lines.isEmpty() ? "exit status " + p.exitValue() : lines.getLast());
+    }
+
+    /** A digest of the JDK and of the class path's files, as the JVM itself checks them. */
+    private static String buildDigest() throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+        StringBuilder key = new StringBuilder(System.getProperty("java.home")).append('\n').append(Runtime.version()).append('\n');
+        for (String entry : System.getProperty("java.class.path").split(":")) {
+            Path p = Path.of(entry).toAbsolutePath();
+            key.append(p).append(' ').append(Files.size(p)).append(' ').append(Files.getLastModifiedTime(p).toMillis()).append('\n');
+        }
+        return HexFormat.of().formatHex(md.digest(key.toString().getBytes(StandardCharsets.UTF_8)), 0, 8);
+    }
+}
