@@ -6,6 +6,7 @@ import dev.faultline.analysis.Comparison.GroupComparison;
 import dev.faultline.analysis.Comparison.PercentileChange;
 import dev.faultline.analysis.chart.ChartFiles;
 import dev.faultline.analysis.chart.Charts;
+import dev.faultline.core.trace.OutputFile;
 import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
@@ -33,7 +34,7 @@ public final class CompareReport {
     public static void write(TraceAnalysis base, TraceAnalysis candidate, List<GroupComparison> groups, LatencySource source,
                              double threshold, Path dir, String command) throws IOException {
         Report.checkReplaceable(dir);
-        Path partial = dir.resolveSibling(dir.getFileName() + ".partial");
+        Path partial = OutputFile.partial(dir);
         Report.deleteTree(partial);
         Files.createDirectories(partial);
         try {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.faultline.analysis.chart.ChartFiles;
 import dev.faultline.analysis.chart.Charts;
+import dev.faultline.core.trace.OutputFile;
 import dev.faultline.core.trace.RegionInfo;
 import dev.faultline.core.trace.TraceHeader;
 import org.HdrHistogram.Histogram;
@@ -59,7 +60,7 @@ public final class Report {
             throw new IllegalArgumentException("baseline " + baseline + " is not one of the " + analyses.size() + " files");
         }
         checkReplaceable(dir);
-        Path partial = dir.resolveSibling(dir.getFileName() + ".partial");
+        Path partial = OutputFile.partial(dir);
         deleteTree(partial);
         Files.createDirectories(partial);
         try {

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -275,7 +276,14 @@ class AnalyzerTest {
         IOException e = assertThrows(IOException.class, () -> Report.write(List.of(Analyzer.analyze(f, By.NONE)), other, "x"));
         assertTrue(e.getMessage().contains("is not empty and is not a Faultline report"), e.getMessage());
         assertEquals("keep me", Files.readString(other.resolve("notes.txt")));
-        assertTrue(!Files.exists(dir.resolve("mine.partial")) && !Files.exists(dir.resolve("report.partial")));
+        assertTrue(!Files.exists(dir.resolve(".mine.partial")) && !Files.exists(dir.resolve(".report.partial")));
+
+        // what an analyze killed outright leaves: a hidden half-built report, which the next one removes
+        Path killed = Files.createDirectories(dir.resolve(".again.partial"));
+        Files.writeString(killed.resolve("index.html"), "half");
+        Report.write(List.of(Analyzer.analyze(f, By.NONE)), dir.resolve("again"), "again");
+        assertFalse(Files.exists(killed), "the killed run's half-built report is gone");
+        assertTrue(Files.readString(dir.resolve("again").resolve("index.html")).contains(Report.MARK));
     }
 
     @Test

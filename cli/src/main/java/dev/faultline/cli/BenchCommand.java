@@ -11,6 +11,7 @@ import dev.faultline.core.region.Backend;
 import dev.faultline.core.region.CpuIdle;
 import dev.faultline.core.region.CpuIdleHold;
 import dev.faultline.core.region.HugePages;
+import dev.faultline.core.trace.OutputFile;
 import dev.faultline.core.uffd.ResolveIoctl;
 import org.openjdk.jmh.results.format.ResultFormatType;
 import org.openjdk.jmh.runner.Runner;
@@ -124,7 +125,7 @@ final class BenchCommand implements Callable<Integer> {
             if (all.isEmpty()) {
                 throw new IllegalStateException("no benchmark produced a result (see JMH's output above)");
             }
-            Path partial = output.resolveSibling(output.getFileName() + ".partial");
+            Path partial = OutputFile.partial(output);
             json.writeValue(partial.toFile(), all);
             Files.move(partial, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {

@@ -10,6 +10,7 @@ import dev.faultline.analysis.GroupStats;
 import dev.faultline.analysis.LatencySource;
 import dev.faultline.analysis.Report;
 import dev.faultline.analysis.TraceAnalysis;
+import dev.faultline.core.trace.OutputFile;
 import org.HdrHistogram.Histogram;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -274,7 +275,7 @@ public final class FleetJob implements Callable<Integer> {
                 b.append('\n');
             }
         }
-        Path partial = file.resolveSibling("." + file.getFileName() + ".partial");
+        Path partial = OutputFile.partial(file);
         Files.writeString(partial, b);
         Files.move(partial, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }

@@ -3,6 +3,7 @@ package dev.faultline.fleet;
 import dev.faultline.core.FaultlineVersion;
 import dev.faultline.core.trace.Compression;
 import dev.faultline.core.trace.EventKind;
+import dev.faultline.core.trace.OutputFile;
 import dev.faultline.core.trace.RegionInfo;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceHeader;
@@ -88,7 +89,7 @@ public final class FleetSummary {
                 .with("detail", "summary").with("fleet.by", by).with("fleet.value", value)
                 .with("fleet.traces", Integer.toString(traces.size())).with("fleet.hosts", Integer.toString(hosts.size()))
                 .with("fleet.runs", Integer.toString(runs.size()));
-        Path partial = file.resolveSibling("." + file.getFileName() + ".partial");
+        Path partial = OutputFile.partial(file);
         try (TraceWriter w = TraceWriter.create(partial, h, Compression.ZSTD, true, true)) {
             TraceEvent e = new TraceEvent();
             long seq = 0;

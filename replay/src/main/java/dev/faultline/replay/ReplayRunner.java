@@ -57,7 +57,7 @@ import java.util.function.Consumer;
  * <p>{@link #check} refuses, before anything is mapped, what this machine cannot do: too little
  * memory or too few huge pages, or a backend × mode × ioctl the kernel answers with an error (one
  * probe cell per combination, a real fault). Results are written to an unnamed file beside
- * {@code FILE} (O_TMPFILE; {@code FILE.partial} where the file system has none) and named
+ * {@code FILE} (O_TMPFILE; a hidden {@code .FILE.partial} where the file system has none) and named
  * {@code FILE} only when every run finished; a failure, {@link #stop} or SIGKILL leaves nothing.
  *
  * <p>Warm-up runs: the options' count, then more while the JIT was still busy in the last one
@@ -177,9 +177,9 @@ public final class ReplayRunner {
             check();
         }
         // results are written to an unnamed file beside -o (O_TMPFILE) and named only when complete, so that a replay
-        // killed even with SIGKILL leaves nothing; where the file system has no O_TMPFILE, to FILE.partial
+        // killed even with SIGKILL leaves nothing; where the file system has no O_TMPFILE, to a hidden .FILE.partial
         ScratchFile scratch = out == null ? ScratchFile.create() : scratchBeside(out);
-        Path partial = scratch != null ? scratch.path() : out.resolveSibling(out.getFileName() + ".partial");
+        Path partial = scratch != null ? scratch.path() : OutputFile.partial(out);
         if (scratch == null) {
             Files.deleteIfExists(partial); // left by a replay that was killed
             Files.createFile(partial);     // an unwritable place fails now, not after the first run

@@ -2,6 +2,7 @@ package dev.faultline.replay;
 
 import dev.faultline.collector.record.TraceRecorder;
 import dev.faultline.core.trace.Compression;
+import dev.faultline.core.trace.OutputFile;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.trace.TraceReader;
@@ -33,7 +34,7 @@ public final class ResultsMerge {
         if (runs.isEmpty()) {
             throw new IllegalArgumentException("no run files to merge into " + out);
         }
-        Path partial = out.resolveSibling(out.getFileName() + ".partial");
+        Path partial = OutputFile.partial(out);
         TraceEvent e = new TraceEvent();
         long lost = 0;
         boolean done = false;

@@ -126,7 +126,7 @@ class ReplayTest {
         assertEquals(recorded.pages(), replayed.pages(), "the same pages");
         assertEquals(recorded.faults(), r.runs().getLast().faults(), "the handler's own count");
         assertEquals("ok", r.runs().getLast().verified());
-        assertFalse(Files.exists(dir.resolve("r.arrow.partial")), "no partial file left");
+        assertFalse(Files.exists(dir.resolve(".r.arrow.partial")), "no partial file left");
         try (TraceReader rr = TraceReader.open(out)) {
             assertTrue(rr.hasRunColumn());
             assertEquals("replay", rr.header().source());
@@ -522,7 +522,7 @@ class ReplayTest {
         stopper.join();
         assertTrue(e.getMessage().startsWith("stopped during run 0"), e.getMessage());
         assertFalse(Files.exists(out), "no results file");
-        assertFalse(Files.exists(dir.resolve("r.arrow.partial")), "no partial file");
+        assertFalse(Files.exists(dir.resolve(".r.arrow.partial")), "no partial file");
         Map<String, Thread.State> left = new TreeMap<>();
         for (Thread t : Thread.getAllStackTraces().keySet()) {
             if (t.getName().startsWith("faultline-") && t.isAlive()) {

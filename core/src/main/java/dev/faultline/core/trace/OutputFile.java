@@ -102,6 +102,15 @@ public final class OutputFile {
     }
 
     /**
+     * Where {@code out} is built before it is moved into place: {@code .NAME.partial} beside it,
+     * hidden, so that a writer killed outright (SIGKILL, power loss) leaves nothing a user takes for
+     * output, and the next writer of {@code out} starts by removing it.
+     */
+    public static Path partial(Path out) {
+        return out.resolveSibling("." + out.getFileName() + ".partial");
+    }
+
+    /**
      * Refuses to write {@code out} when it is {@code input}, the file the command reads (under any name).
      *
      * @throws IOException one line naming both
