@@ -10,9 +10,11 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -37,6 +39,8 @@ final class JvmStartupCache {
     /** The first JDK whose {@code -XX:AOTCacheOutput} makes a cache in one training run (JEP 514). */
     static final int FIRST_FEATURE = 25;
     private static final long TRAINING_SECONDS = 300;
+    /** Caches kept in {@link #dir}: this build's and those of a few others (another checkout, an earlier build). */
+    static final int KEPT = 4;
     private static final Object LOCK = new Object();
     private static Path ready;
     private static boolean tried;
@@ -97,6 +101,7 @@ final class JvmStartupCache {
                 return null;
             }
             err.printf(Locale.ROOT, "guests: start-up cache made in %s%n", Units.nanos(System.nanoTime() - start));
+            prune(cache);
             return cache;
         } catch (IOException e) {
             err.println("guests: no start-up cache (" + e.getMessage() + "); their JVMs start without one");
@@ -110,6 +115,30 @@ final class JvmStartupCache {
                     // a leftover training directory under the cache is harmless
                 }
             }
+        }
+    }
+
+    /**
+     * Removes all but the {@link #KEPT} newest caches beside {@code made} (each is some 30 MB, and
+     * every rebuild makes one); a JVM that has one mapped keeps it until it exits.
+     */
+    private static void prune(Path made) {
+        try (var files = Files.list(made.getParent())) {
+            List<Path> caches = files.filter(p -> p.getFileName().toString().matches("faultline-[0-9a-f]+\\.aot")).sorted(
+                    Comparator.comparing((Path p) -> {
+                        try {
+                            return Files.getLastModifiedTime(p);
+                        } catch (IOException e) {
+                            return FileTime.fromMillis(0);
+                        }
+                    }).reversed()).toList();
+            for (Path old : caches.subList(Math.min(KEPT, caches.size()), caches.size())) {
+                if (!old.equals(made)) {
+                    Files.deleteIfExists(old);
+                }
+            }
+        } catch (IOException e) {
+            // an old cache that cannot be removed costs disk, not this command
         }
     }
 

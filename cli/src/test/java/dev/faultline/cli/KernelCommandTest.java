@@ -10,7 +10,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -67,14 +72,22 @@ class KernelCommandTest {
     void replayUnderTheDebianKernelWritesOneResultsFileOfItsRuns(@TempDir Path dir) throws Exception {
         Path trace = root().resolve("traces/sequential-shmem-copy.arrow");
         Path out = dir.resolve("r.arrow");
+        // caches of four earlier builds, the oldest of which goes when this build's is made
+        Path caches = Files.createDirectories(dir.resolve("jvm"));
+        for (int days = 1; days <= 4; days++) {
+            Path old = Files.writeString(caches.resolve("faultline-00000000000000" + days + "0.aot"), "an earlier build's");
+            Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - days * 86_400_000L));
+        }
         // as a user runs it, from jar files: the guests' JVMs then start from a start-up cache the command makes first
         CliRun run = inJvmFromJars(dir, "replay", trace.toString(), "--kernel", kernel.toString(), "--runs", "2", "--warmup", "0",
                 "-o", out.toString());
         assertEquals(0, run.exit(), run.err() + run.out());
         assertTrue(run.err().contains("guests: start-up cache made in "), run.err());
-        try (var caches = Files.list(dir.resolve("jvm"))) {
-            java.util.List<String> names = caches.map(p -> p.getFileName().toString()).toList();
-            assertTrue(names.size() == 1 && names.getFirst().matches("faultline-[0-9a-f]{16}\\.aot"), "one cache, nothing left of its training: " + names);
+        try (var files = Files.list(caches)) {
+            List<String> names = files.map(p -> p.getFileName().toString()).sorted().toList();
+            assertEquals(4, names.size(), "this build's cache and the three newest others, nothing left of its training: " + names);
+            assertFalse(names.contains("faultline-0000000000000040.aot"), "the oldest is gone: " + names);
+            assertTrue(names.stream().allMatch(n -> n.matches("faultline-[0-9a-f]{16}\\.aot")), names.toString());
         }
         Path results = dir.resolve("r." + release + ".arrow");
         assertTrue(Files.exists(results), run.out());
@@ -131,7 +144,7 @@ class KernelCommandTest {
      * the kernel and JVM caches under {@code dir}.
      */
     static CliRun inJvmFromJars(Path dir, String... args) throws Exception {
-        java.util.List<String> classPath = new java.util.ArrayList<>();
+        List<String> classPath = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(":")) {
             Path p = Path.of(entry).toAbsolutePath();
             if (!Files.isDirectory(p)) {
@@ -139,9 +152,9 @@ class KernelCommandTest {
             } else if (p.endsWith(Path.of("target", "classes"))) {
                 Path jar = dir.resolve("cp").resolve(p.getParent().getParent().getFileName() + ".jar");
                 Files.createDirectories(jar.getParent());
-                try (var zip = new java.util.jar.JarOutputStream(Files.newOutputStream(jar)); var files = Files.walk(p)) {
+                try (var zip = new JarOutputStream(Files.newOutputStream(jar)); var files = Files.walk(p)) {
                     for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
-                        zip.putNextEntry(new java.util.jar.JarEntry(p.relativize(f).toString()));
+                        zip.putNextEntry(new JarEntry(p.relativize(f).toString()));
                         Files.copy(f, zip);
                         zip.closeEntry();
                     }
@@ -149,14 +162,19 @@ class KernelCommandTest {
                 classPath.add(jar.toString());
             }
         }
-        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+        List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                 "-cp", String.join(":", classPath), Faultline.class.getName()));
-        cmd.addAll(java.util.List.of(args));
+        cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(dir.resolve("out.txt").toFile()).redirectError(dir.resolve("err.txt").toFile());
         pb.environment().put("FAULTLINE_KERNELS", dir.resolve("kernels").toString());
-        int exit = pb.start().waitFor();
+        Process child = pb.start();
+        if (!child.waitFor(20, TimeUnit.MINUTES)) {
+            child.destroyForcibly();
+            throw new AssertionError("faultline " + String.join(" ", args) + " did not end within 20 min: " + Files.readString(dir.resolve("err.txt")));
+        }
+        int exit = child.exitValue();
         return new CliRun(exit, Files.readString(dir.resolve("out.txt")), Files.readString(dir.resolve("err.txt")));
     }
 
