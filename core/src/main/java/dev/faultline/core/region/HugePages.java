@@ -31,9 +31,20 @@ public final class HugePages {
         return free().getOrDefault(pageSize, 0L);
     }
 
-    /** The shell command that reserves {@code pages} pages of {@code pageSize}. */
+    /**
+     * The shell command that leaves {@code pages} pages of {@code pageSize} free (the pool's new
+     * total: those in use stay reserved), or, where this kernel has no pool of that size, that
+     * none can be reserved and why: it reads after "reserve them: ".
+     */
     public static String reserveHint(long pageSize, long pages) {
-        return "echo " + pages + " > " + ROOT + "/hugepages-" + (pageSize / 1024) + "kB/nr_hugepages";
+        Path pool = ROOT.resolve("hugepages-" + (pageSize / 1024) + "kB");
+        Long total = total().get(pageSize);
+        if (total == null) {
+            return "not on this kernel: it has no pool of " + (pageSize >= 1L << 30 ? (pageSize >> 30) + " GiB" : (pageSize >> 20) + " MiB")
+                    + " pages (no " + pool + "; the CPU or the kernel's command line, hugepagesz=, does not offer them)";
+        }
+        long inUse = total - free(pageSize);
+        return "echo " + (inUse + pages) + " > " + pool.resolve("nr_hugepages");
     }
 
     private static Map<Long, Long> read(String file) {
