@@ -13,7 +13,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -171,8 +170,7 @@ final class JvmStartupCache {
 
     /** Runs this faultline with {@code jvmFlags} and {@code args} in {@code work}; why it failed, or null. */
     private static String run(Path work, List<String> jvmFlags, List<String> args, String what) throws IOException {
-        List<String> cmd = new ArrayList<>(KernelSession.javaCommand(args, null, null));
-        cmd.addAll(1, jvmFlags);
+        List<String> cmd = KernelSession.javaCommand(args, null, jvmFlags);
         Path log = work.resolve(what + ".log");
         Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {

@@ -1,5 +1,6 @@
 package dev.faultline.cli;
 
+import dev.faultline.guest.Accel;
 import dev.faultline.guest.GuestConfig;
 import dev.faultline.guest.GuestException;
 import dev.faultline.guest.GuestVm;
@@ -48,11 +49,20 @@ abstract sealed class KernelSession implements AutoCloseable {
         }
         err.println(target.label() + ": booting " + target.image().image() + " in a guest (" + config.describe() + ")");
         err.flush();
+        List<String> jvmFlags = new ArrayList<>();
         Path startupCache = JvmStartupCache.forGuests(err);
+        if (startupCache != null) {
+            jvmFlags.add("-XX:AOTCache=" + startupCache);
+        }
+        if (config.accel() == Accel.TCG) {
+            // emulated, the JIT's C2 compiles compete with the command for the one vCPU, and TCG timings are
+            // for function only: C1 code starts a replay a quarter sooner (docs/kernels.md)
+            jvmFlags.add("-XX:TieredStopAtLevel=1");
+        }
         GuestVm vm = GuestVm.boot(target.image(), config, dir);
         err.println(target.label() + ": booted in " + Units.nanos(vm.bootNanos()));
         err.flush();
-        return new Guest(target, vm, startupCache);
+        return new Guest(target, vm, jvmFlags);
     }
 
     /** Prints {@code e} as {@code command}'s one line, with the guest's console's last lines under it. */
@@ -78,14 +88,13 @@ abstract sealed class KernelSession implements AutoCloseable {
 
     /**
      * The java command that runs this faultline's main class with the same class path and JVM flags;
-     * in a guest ({@code tmpdir} not null) with {@code startupCache} (null: none), see {@link JvmStartupCache}.
+     * in a guest when {@code tmpdir} is not null, and with {@code jvmFlags} first (a guest's start-up
+     * cache, see {@link JvmStartupCache}; a training run's).
      */
-    static List<String> javaCommand(List<String> args, String tmpdir, Path startupCache) {
+    static List<String> javaCommand(List<String> args, String tmpdir, List<String> jvmFlags) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        if (startupCache != null) {
-            cmd.add("-XX:AOTCache=" + startupCache);
-        }
+        cmd.addAll(jvmFlags);
         List<String> flags = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> a.startsWith("--enable-native-access") || a.startsWith("--add-opens")
                         || a.startsWith("--sun-misc-unsafe-memory-access"))
@@ -151,12 +160,12 @@ abstract sealed class KernelSession implements AutoCloseable {
     /** A guest booted with the target's kernel. */
     static final class Guest extends KernelSession {
         final GuestVm vm;
-        private final Path startupCache;
+        private final List<String> jvmFlags;
 
-        Guest(KernelTarget target, GuestVm vm, Path startupCache) {
+        Guest(KernelTarget target, GuestVm vm, List<String> jvmFlags) {
             super(target, vm.scratch());
             this.vm = vm;
-            this.startupCache = startupCache;
+            this.jvmFlags = List.copyOf(jvmFlags);
         }
 
         @Override
@@ -166,7 +175,7 @@ abstract sealed class KernelSession implements AutoCloseable {
 
         @Override
         GuestVm.Result faultline(List<String> args, Consumer<String> progress) throws GuestException {
-            return vm.run("exec " + javaCommand(args, vm.inGuest("tmp"), startupCache).stream().map(KernelSession::shellQuote).collect(Collectors.joining(" ")), progress);
+            return vm.run("exec " + javaCommand(args, vm.inGuest("tmp"), jvmFlags).stream().map(KernelSession::shellQuote).collect(Collectors.joining(" ")), progress);
         }
 
         @Override
@@ -199,7 +208,7 @@ abstract sealed class KernelSession implements AutoCloseable {
             Path out = scratch.resolve("out-" + n + ".txt");
             Path err = scratch.resolve("err-" + n + ".txt");
             try {
-                Process p = new ProcessBuilder(javaCommand(args, null, null)).directory(scratch.toFile())
+                Process p = new ProcessBuilder(javaCommand(args, null, List.of())).directory(scratch.toFile())
                         .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
                 try {
                     String last = "";
