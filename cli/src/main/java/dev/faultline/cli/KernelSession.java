@@ -47,10 +47,10 @@ abstract sealed class KernelSession implements AutoCloseable {
                 throw new GuestException("cannot create " + dir + " (" + e.getMessage() + ")");
             }
         }
+        List<String> jvmFlags = new ArrayList<>();
+        Path startupCache = JvmStartupCache.forGuests(err); // made before the first boot, whose time it is not
         err.println(target.label() + ": booting " + target.image().image() + " in a guest (" + config.describe() + ")");
         err.flush();
-        List<String> jvmFlags = new ArrayList<>();
-        Path startupCache = JvmStartupCache.forGuests(err);
         if (startupCache != null) {
             jvmFlags.add("-XX:AOTCache=" + startupCache);
         }
