@@ -73,7 +73,7 @@ final class JvmStartupCache {
             err.flush();
             return null;
         }
-        if (List.of(System.getProperty("java.class.path").split(":")).stream().anyMatch(e -> Files.isDirectory(Path.of(e)))) {
+        if (KernelSession.classPath().stream().anyMatch(Files::isDirectory)) {
             err.println("guests: no start-up cache for a class path with directories in it (a development build); their JVMs start without one");
             err.flush();
             return null; // the JVM caches classes from jar files only
@@ -199,8 +199,7 @@ final class JvmStartupCache {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
         StringBuilder key = new StringBuilder(System.getProperty("java.home")).append('\n').append(Runtime.version()).append('\n');
-        for (String entry : System.getProperty("java.class.path").split(":")) {
-            Path p = Path.of(entry).toAbsolutePath();
+        for (Path p : KernelSession.classPath()) {
             key.append(p).append(' ').append(Files.size(p)).append(' ').append(Files.getLastModifiedTime(p).toMillis()).append('\n');
         }
         return HexFormat.of().formatHex(md.digest(key.toString().getBytes(StandardCharsets.UTF_8)), 0, 8);

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Where a cross-kernel command runs this same faultline again: in a booted guest, or as a process
@@ -113,11 +114,15 @@ abstract sealed class KernelSession implements AutoCloseable {
             cmd.add("-Djava.io.tmpdir=" + tmpdir);
         }
         cmd.add("-cp");
-        cmd.add(List.of(System.getProperty("java.class.path").split(":")).stream()
-                .map(p -> Path.of(p).toAbsolutePath().toString()).collect(Collectors.joining(":")));
+        cmd.add(classPath().stream().map(Path::toString).collect(Collectors.joining(":")));
         cmd.add(Faultline.class.getName());
         cmd.addAll(args);
         return cmd;
+    }
+
+    /** This JVM's class path, each entry made absolute: what javaCommand hands on, and what a start-up cache is made of. */
+    static List<Path> classPath() {
+        return Stream.of(System.getProperty("java.class.path").split(":")).map(e -> Path.of(e).toAbsolutePath()).toList();
     }
 
     /** A fresh directory for the guests' work files (initramfs, console logs, scratch). */

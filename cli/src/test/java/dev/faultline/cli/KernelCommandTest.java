@@ -145,8 +145,7 @@ class KernelCommandTest {
      */
     static CliRun inJvmFromJars(Path dir, String... args) throws Exception {
         List<String> classPath = new ArrayList<>();
-        for (String entry : System.getProperty("java.class.path").split(":")) {
-            Path p = Path.of(entry).toAbsolutePath();
+        for (Path p : KernelSession.classPath()) {
             if (!Files.isDirectory(p)) {
                 classPath.add(p.toString());
             } else if (p.endsWith(Path.of("target", "classes"))) {
