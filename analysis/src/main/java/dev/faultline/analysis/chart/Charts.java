@@ -126,8 +126,10 @@ public final class Charts {
                 }
                 org.jfree.chart.annotations.XYTextAnnotation label = new org.jfree.chart.annotations.XYTextAnnotation(
                         String.format(java.util.Locale.ROOT, " p%.0f %s", q, dev.faultline.analysis.Format.nanos(v)), at, v);
-                // curves that sit together get their labels above and below, alternately
-                label.setTextAnchor(series % 2 == 0 ? org.jfree.chart.ui.TextAnchor.BOTTOM_LEFT : org.jfree.chart.ui.TextAnchor.TOP_LEFT);
+                // at each percentile the labels go above and below their dots alternately, from the highest
+                // dot down: two curves that sit together get theirs on their outer sides, apart
+                label.setTextAnchor(rankFromTop(histograms, q, i) % 2 == 0 ? org.jfree.chart.ui.TextAnchor.BOTTOM_LEFT
+                        : org.jfree.chart.ui.TextAnchor.TOP_LEFT);
                 label.setPaint(Palette.series(series));
                 label.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
                 plot.addAnnotation(label);
@@ -260,6 +262,23 @@ public final class Charts {
         groupAxis.setMaximumCategoryLabelLines(2);
         groupAxis.setMaximumCategoryLabelWidthRatio(0.4f);
         return styled(chart, subtitle);
+    }
+
+    /**
+     * Where histogram {@code i}'s dot at percentile {@code q} ranks from the top among those with
+     * values: how many are higher there (an equal one counts as higher when it comes first).
+     */
+    private static int rankFromTop(List<Histogram> histograms, double q, int i) {
+        double value = Math.max(1, histograms.get(i).getValueAtPercentile(q));
+        int above = 0;
+        for (int j = 0; j < histograms.size(); j++) {
+            Histogram h = histograms.get(j);
+            double v = h.getTotalCount() == 0 ? -1 : Math.max(1, h.getValueAtPercentile(q));
+            if (v > value || v == value && j < i) {
+                above++;
+            }
+        }
+        return above;
     }
 
     /** How far apart the groups' mean latencies may be before the decomposition shows shares instead of µs. */

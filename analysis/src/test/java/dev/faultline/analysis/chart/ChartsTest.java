@@ -2,16 +2,24 @@ package dev.faultline.analysis.chart;
 
 import dev.faultline.analysis.GroupKey;
 import dev.faultline.analysis.GroupStats;
+import org.HdrHistogram.Histogram;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.annotations.XYTextAnnotation;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.category.CategoryDataset;
 import org.junit.jupiter.api.Test;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** What the decomposition chart draws: µs while the groups are alike, shares when one dwarfs the rest. */
+/**
+ * What the charts draw: the decomposition in µs while the groups are alike, in shares when one
+ * dwarfs the rest; percentile labels that do not sit on each other.
+ */
 class ChartsTest {
     /** A group of {@code n} faults, each queue {@code q}, service {@code s}, wake {@code w} ns. */
     static GroupStats group(long pageSize, int n, long q, long s, long w) {
@@ -40,5 +48,27 @@ class ChartsTest {
         assertEquals(25.0, shares.getValue("queue (t_read - t_fault)", smallName).doubleValue(), 1);
         assertTrue(chart.getCategoryPlot().getRangeAxis().getLabel().startsWith("% of each group's mean"),
                 chart.getCategoryPlot().getRangeAxis().getLabel());
+    }
+
+    @Test
+    void percentileLabelsOfTwoCurvesThatSitTogetherGoToTheirOuterSides() {
+        // the demo's compare chart had base's p99 label (93.8 µs) drawn over the candidate's (110 µs)
+        Histogram base = new Histogram(3);
+        Histogram candidate = new Histogram(3);
+        for (int i = 0; i < 1000; i++) {
+            base.recordValue(35_000 + i * 60);       // p50 ~65 µs, p99 ~94 µs
+            candidate.recordValue(63_000 + i * 48);  // p50 ~87 µs, p99 ~110 µs: above base at both
+        }
+        JFreeChart chart = Charts.percentiles("t", "s", List.of("base", "candidate"), List.of(base, candidate));
+        Map<String, TextAnchor> anchors = new HashMap<>();
+        for (Object a : chart.getXYPlot().getAnnotations()) {
+            XYTextAnnotation label = (XYTextAnnotation) a;
+            String curve = label.getPaint().equals(Palette.series(0)) ? "base" : "candidate";
+            anchors.put(label.getText().strip().split(" ")[0] + " " + curve, label.getTextAnchor());
+        }
+        assertEquals(TextAnchor.BOTTOM_LEFT, anchors.get("p99 candidate"), "the higher dot's label above it: " + anchors);
+        assertEquals(TextAnchor.TOP_LEFT, anchors.get("p99 base"), "the lower dot's label below it: " + anchors);
+        assertEquals(TextAnchor.BOTTOM_LEFT, anchors.get("p50 candidate"), anchors.toString());
+        assertEquals(TextAnchor.TOP_LEFT, anchors.get("p50 base"), anchors.toString());
     }
 }
