@@ -22,8 +22,10 @@ import java.util.stream.Stream;
  * enough there: a CPU that is running anything, even a SCHED_IDLE thread, needs an inter-processor
  * interrupt to wake a faulting thread, where an idle one is often still polling and needs none
  * (bpftrace: the C floor's wake-ups went without one 87% of the time).
+ *
+ * <p>A passive capture uses {@link #awaitQuiet} too, before its probes go in.
  */
-final class CompilerThreads {
+public final class CompilerThreads {
     private CompilerThreads() {
     }
 
@@ -35,7 +37,7 @@ final class CompilerThreads {
      *
      * @return true if they went quiet, false if the wait ran out (or there is no /proc)
      */
-    static boolean awaitQuiet(long windowNanos, long maxNanos) {
+    public static boolean awaitQuiet(long windowNanos, long maxNanos) {
         long deadline = System.nanoTime() + maxNanos;
         long before = runNanos();
         while (before >= 0 && System.nanoTime() < deadline) {
