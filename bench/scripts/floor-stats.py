@@ -3,6 +3,7 @@
   floor-stats.py median FILE KEY                    the median of KEY over FILE's lines
   floor-stats.py ratio NUM_FILE NUM_KEY DEN_FILE DEN_KEY
                                                     the median and quartiles of line-by-line NUM/DEN
+                                                    (pairs whose DEN is 0 left out; none left: nan)
   floor-stats.py merge FILE                         one JSON line: the median of every numeric key
 
 KEY is a dotted path (runs.0.p50_ns); a * takes, within one line, the median over a list's items
@@ -34,7 +35,12 @@ def main(mode, *args):
         print(statistics.median(column(*args)))
     elif mode == "ratio":
         nf, nk, df, dk = args
-        r = sorted(n / d for n, d in zip(column(nf, nk), column(df, dk)))
+        # a round whose denominator is 0 or missing has no ratio (a migration that finished before any
+        # vCPU blocked): left out, and with none left the answer is nan
+        r = sorted(n / d for n, d in zip(column(nf, nk), column(df, dk)) if n is not None and d)
+        if not r:
+            print("nan nan nan")
+            return
         q = statistics.quantiles(r, n=4, method="inclusive") if len(r) > 1 else [r[0]] * 3
         print(f"{statistics.median(r):.3f} {q[0]:.3f} {q[2]:.3f}")
     elif mode == "merge":

@@ -50,6 +50,7 @@ struct pt_regs;
 #define UFFDIO_WRITEPROTECT_MODE_WP 1
 #define UFFD_EVENT_PAGEFAULT 0x12
 #define SIZEOF_UFFD_MSG 32
+#define EAGAIN 11
 #define MAX_MESSAGES_PER_READ 64
 
 #define MAP_HUGETLB 0x40000
@@ -197,6 +198,24 @@ struct {
     __type(key, u32);
     __type(value, u64);
 } lost SEC(".maps");
+
+/* Reads of a traced uffd: [READS_EMPTY] found no message (EAGAIN), [READS_FULL] returned some. A
+ * handler that polls without sleeping makes many empty reads per full one; one in poll(2) about one. */
+#define READS_EMPTY 0
+#define READS_FULL 1
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 2);
+    __type(key, u32);
+    __type(value, u64);
+} uffd_reads SEC(".maps");
+
+static __always_inline void count_read(u32 kind)
+{
+    u64 *n = bpf_map_lookup_elem(&uffd_reads, &kind);
+    if (n)
+        (*n)++;
+}
 
 /* the process's uffds, and hugetlb memfds (fd -> page shift) */
 struct {
@@ -623,7 +642,7 @@ static long read_one(u32 i, void *arg)
 SEC("tracepoint/syscalls/sys_exit_read")
 int on_read_exit(struct sys_exit_ctx *ctx)
 {
-    if (ctx->ret < SIZEOF_UFFD_MSG)
+    if (ctx->ret < SIZEOF_UFFD_MSG && ctx->ret != -EAGAIN)
         return 0;
     struct config *c = traced();
     if (!c)
@@ -631,6 +650,11 @@ int on_read_exit(struct sys_exit_ctx *ctx)
     s32 fd = (s32)syscall_arg(REG_DI);
     if (!bpf_map_lookup_elem(&uffds, &fd))
         return 0;
+    if (ctx->ret == -EAGAIN) {
+        count_read(READS_EMPTY);
+        return 0;
+    }
+    count_read(READS_FULL);
     struct read_walk walk = {.c = c, .buf = syscall_arg(REG_SI), .now = bpf_ktime_get_ns(), .tid = current_tid(), .fd = fd};
     u64 n = (u64)ctx->ret / SIZEOF_UFFD_MSG;
     bpf_loop(n < MAX_MESSAGES_PER_READ ? n : MAX_MESSAGES_PER_READ, read_one, &walk, 0);

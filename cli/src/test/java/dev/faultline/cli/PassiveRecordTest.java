@@ -130,6 +130,35 @@ class PassiveRecordTest {
     }
 
     /**
+     * The program counts the handler's reads of its uffd: the floor spinning makes many that find
+     * nothing and is traced at SCHED_BATCH; in poll(2) it makes about one per fault and is traced
+     * at SCHED_IDLE (CaptureThreads).
+     */
+    @Test
+    void aSpinningHandlerIsToldFromOneInPoll(@TempDir Path dir) throws Exception {
+        assumeTrue(System.getenv("FAULTLINE_CAPTURE_SCHED") == null, "FAULTLINE_CAPTURE_SCHED is set: the policy is fixed");
+        int pages = 20_000;
+        for (String wait : List.of("spin", "poll")) {
+            Path t = dir.resolve(wait + ".arrow");
+            CliRun run = CliRun.of("record", "-o", t.toString(), "--", floor().toString(), "shmem", "copy",
+                    Integer.toString(pages), wait);
+            assertEquals(0, run.exit(), run.err());
+            try (TraceReader r = TraceReader.open(t)) {
+                long empty = Long.parseLong(r.footer().get("empty_reads"));
+                long full = Long.parseLong(r.footer().get("full_reads"));
+                assertTrue(full >= 1 && full <= pages, wait + ": " + full + " reads returned messages for " + pages + " faults");
+                if (wait.equals("spin")) {
+                    assertTrue(empty > 4L * full, "spinning: " + empty + " empty reads for " + full + " full ones");
+                    assertEquals("batch", r.footer().get("capture_policy"));
+                } else {
+                    assertTrue(empty <= 2L * full, "in poll: " + empty + " empty reads for " + full + " full ones");
+                    assertEquals("idle", r.footer().get("capture_policy"));
+                }
+            }
+        }
+    }
+
+    /**
      * A handler started by a wrapper: two shells deep, neither exec'ing it, it is followed from its
      * uffd on (every fault there); attached to a wrapper that starts it later, the same.
      */

@@ -77,10 +77,9 @@ public final class CaptureProgram implements AutoCloseable {
     private final BpfMap uffds;
     private final BpfMap family;
     private final BpfRingBuffer ring;
-    private final CapturedEvent event = new CapturedEvent();
+    private final RecordDecoder decoder = new RecordDecoder();
     private long histogramsAddress;
     private long countersAddress;
-    private long malformed;
 
     private CaptureProgram(BpfObject object, int tgid, boolean summary, boolean follow) {
         this.object = object;
@@ -302,27 +301,36 @@ public final class CaptureProgram implements AutoCloseable {
      * @return records handed over
      */
     public int poll(Consumer<CapturedEvent> sink) {
-        return ring.poll((data, at, length) -> {
-            if (event.decode(data, at, length)) {
-                sink.accept(event);
-            } else {
-                malformed++;
-            }
-        });
+        return decoder.poll(ring, sink);
     }
 
     /** Records the reader could not decode (a program and a Faultline that disagree). */
     public long malformed() {
-        return malformed;
+        return decoder.malformed();
     }
 
     /** Records the program dropped because the ring buffer was full. */
     public long lost() {
+        return perCpuSum("lost", 0);
+    }
+
+    /** Reads of a traced uffd so far that found no message (EAGAIN): a handler that polls without sleeping makes many. */
+    public long emptyReads() {
+        return perCpuSum("uffd_reads", 0);
+    }
+
+    /** Reads of a traced uffd so far that returned messages. */
+    public long fullReads() {
+        return perCpuSum("uffd_reads", 1);
+    }
+
+    /** The sum over the CPUs of entry {@code index} of the per-CPU array map {@code name}. */
+    private long perCpuSum(String name, int index) {
         int cpus = possibleCpus();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment values = a.allocate(8L * cpus, 8);
-            key.set(INT, 0, 0);
-            if (!object.map("lost").lookup(key, values)) {
+            key.set(INT, 0, index);
+            if (!object.map(name).lookup(key, values)) {
                 return 0;
             }
             long n = 0;

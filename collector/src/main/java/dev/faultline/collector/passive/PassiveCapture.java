@@ -1,5 +1,6 @@
 package dev.faultline.collector.passive;
 
+import dev.faultline.collector.touch.CompilerThreads;
 import dev.faultline.core.abi.Libbpf;
 import dev.faultline.core.abi.UffdAbi;
 import dev.faultline.core.trace.Compression;
@@ -67,6 +68,18 @@ public final class PassiveCapture {
      * are out of order by at most the time between the two on a preempted CPU.
      */
     static final long ORDER_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** How often the capture asks whether the handler spins, which decides its threads' policy ({@link CaptureThreads}). */
+    static final long SPIN_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** Before attaching, the JIT's compiler threads are waited for until they have been idle this long… */
+    static final long JIT_QUIET_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** …or this long has passed. */
+    static final long JIT_QUIET_MAX_NANOS = TimeUnit.SECONDS.toNanos(3);
+    /** Footer key: the scheduling policy the capture's threads ended at ({@link CaptureThreads}: batch while the handler spun). */
+    public static final String FOOTER_POLICY = "capture_policy";
+    /** Footer key: reads of the traced uffds that found no message (a spinning handler makes many). */
+    public static final String FOOTER_EMPTY_READS = "empty_reads";
+    /** Footer key: reads of the traced uffds that returned messages. */
+    public static final String FOOTER_FULL_READS = "full_reads";
     /** Footer key: records lost (the ring buffer was full, or a record could not be decoded). */
     public static final String FOOTER_LOST = "lost_events";
     /** Footer key: JSON object of the faulting threads' names by tid, as /proc told them. */
@@ -137,6 +150,10 @@ public final class PassiveCapture {
     private Map<Integer, java.util.List<ProcessMaps.Area>> foreign;
     private long foreignScanned;
     private final UffdFds fds = new UffdFds();
+    /** The capture's threads' policy at its end, and the handler's reads of its uffds (footer). */
+    private String policy = "other";
+    private long emptyReads;
+    private long fullReads;
 
     private PassiveCapture(int pid, Process launched, Options options) {
         this.pid = pid;
@@ -244,6 +261,9 @@ public final class PassiveCapture {
                 CaptureWarmup.run(); // the JIT compiles the capture's path now, not beside the traced process
             }
             program = CaptureProgram.load(pid, summary, true);
+            // what start-up and the warm-up queued is compiled before the probes go in: a C2 compilation of the
+            // capture's path took up to a second here, on the CPUs of the process it traced
+            CompilerThreads.awaitQuiet(JIT_QUIET_WINDOW_NANOS, JIT_QUIET_MAX_NANOS);
         } catch (CaptureException e) {
             releaseLaunched();
             throw e;
@@ -268,6 +288,9 @@ public final class PassiveCapture {
             long lastFlush = began;
             long lastProgress = began;
             long lastInterval = began;
+            long lastSpinCheck = began;
+            long seenEmpty = 0; // the program's read counts as last looked at
+            long seenFull = 0;
             Consumer<CapturedEvent> reader = e -> {
                 switch (e.type) {
                     case CaptureRecord.MSG -> {
@@ -304,6 +327,14 @@ public final class PassiveCapture {
                     endedBy = "process exited";
                     break;
                 }
+                if (now - lastSpinCheck >= SPIN_CHECK_NANOS) { // does the handler spin? (CaptureThreads)
+                    long empty = program.emptyReads();
+                    long full = program.fullReads();
+                    yielding.handlerReads(empty - seenEmpty, full - seenFull, now - lastSpinCheck);
+                    seenEmpty = empty;
+                    seenFull = full;
+                    lastSpinCheck = now;
+                }
                 if (now - lastFlush >= FLUSH_NANOS) {
                     order.release(now - ORDER_WINDOW_NANOS);
                     sink.flush();
@@ -330,7 +361,10 @@ public final class PassiveCapture {
                 }
                 gone = exit.await(wait); // returns at once when the process exits: its last records are read next
             }
+            policy = CaptureThreads.name(yielding.current());
             program.detach();
+            emptyReads = program.emptyReads();
+            fullReads = program.fullReads();
             program.poll(reader);
             order.drain();
             linker.finish();
@@ -675,6 +709,7 @@ public final class PassiveCapture {
             throw new CaptureException("passive capture needs libbpf: " + Libbpf.unavailableReason());
         }
         CaptureProgram.image(); // says how to rebuild when the jar has no program
+        CaptureThreads.policy(System.getenv(CaptureThreads.POLICY_ENV)); // a misspelt policy is refused before anything starts
         Path tracing = Path.of("/sys/kernel/tracing/events");
         if (!Files.isDirectory(tracing)) {
             try {
@@ -768,6 +803,9 @@ public final class PassiveCapture {
             writer.putFooter("faults", Long.toString(linker.faults() + (summary != null ? summary.faults() : 0)));
             writer.putFooter("resolves", Long.toString(linker.resolves() + (summary != null ? summary.resolves() : 0)));
             writer.putFooter("ended_by", endedBy);
+            writer.putFooter(FOOTER_POLICY, policy);
+            writer.putFooter(FOOTER_EMPTY_READS, Long.toString(emptyReads));
+            writer.putFooter(FOOTER_FULL_READS, Long.toString(fullReads));
             if (summary != null) {
                 writer.putFooter("unresolved_faults", Long.toString(summary.unresolved()));
                 writer.putFooter("unlinked_faults", Long.toString(summary.unlinked()));

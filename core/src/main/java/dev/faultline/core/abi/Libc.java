@@ -382,7 +382,7 @@ public final class Libc {
 
     /**
      * {@code sched_setscheduler(tid, policy, &{priority 0})}: sets thread {@code tid}'s policy
-     * (SCHED_OTHER or SCHED_IDLE, which take priority 0); 0 or -errno.
+     * (SCHED_OTHER, SCHED_BATCH or SCHED_IDLE, which take priority 0); 0 or -errno.
      */
     public static int setScheduler(int tid, int policy) {
         Scratch s = scratch();

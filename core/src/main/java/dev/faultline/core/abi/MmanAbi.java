@@ -49,8 +49,12 @@ public final class MmanAbi {
     public static final int POLLIN = 0x1;
     public static final int SIGKILL = 9;
     public static final int WNOHANG = 1;
-    /** sched_setscheduler policies: the default time-sharing one, and the one that runs only when nothing else wants the CPU. */
+    /**
+     * sched_setscheduler policies: the default time-sharing one; the batch one, which never
+     * preempts on waking and runs in whole slices; and the one that runs only when nothing else wants the CPU.
+     */
     public static final int SCHED_OTHER = 0;
+    public static final int SCHED_BATCH = 3;
     public static final int SCHED_IDLE = 5;
     /** prctl option: the calling thread's timer slack in ns (1 is the least; 0 restores the default). */
     public static final int PR_SET_TIMERSLACK = 29;
