@@ -12,6 +12,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The {@code faultline} command: parses the command line and runs one subcommand.
@@ -33,10 +38,35 @@ import java.nio.file.NoSuchFileException;
             "",
             "New here? 'faultline demo' records, replays and charts on built-in defaults.",
             "Run 'faultline COMMAND --help' for a command's options and examples.",
-            "Completion of commands and options in bash or zsh: source <(faultline generate-completion)"},
-        subcommands = {ProbeCommand.class, RecordCommand.class, ReplayCommand.class, AnalyzeCommand.class, CompareCommand.class, ExportCommand.class, BenchCommand.class, DemoCommand.class, InspectCommand.class, CommandLine.HelpCommand.class,
-            picocli.AutoComplete.GenerateCompletion.class, picocli.codegen.docgen.manpage.ManPageGenerator.class})
+            "Completion of commands and options in bash or zsh: source <(faultline generate-completion)"})
 public final class Faultline implements Runnable {
+    /**
+     * The commands by name, in the order help lists them. Added to the command line by hand, not
+     * by the annotation's {@code subcommands}, so that a run of one command builds only its own
+     * model: picocli reflects over every option of every command it is given, and in a guest under
+     * TCG building all twelve took 8 s of the 15 s before a replay's first fault.
+     */
+    static final Map<String, Class<?>> COMMANDS = commands();
+
+    // classes, not constructor references: a JDK 25 start-up cache trained on a static map of lambdas
+    // crashed while it was written (archiveHeapWriter: "Metadata ... should have been archived")
+    private static Map<String, Class<?>> commands() {
+        Map<String, Class<?>> m = new LinkedHashMap<>();
+        m.put("probe", ProbeCommand.class);
+        m.put("record", RecordCommand.class);
+        m.put("replay", ReplayCommand.class);
+        m.put("analyze", AnalyzeCommand.class);
+        m.put("compare", CompareCommand.class);
+        m.put("export", ExportCommand.class);
+        m.put("bench", BenchCommand.class);
+        m.put("demo", DemoCommand.class);
+        m.put("inspect", InspectCommand.class);
+        m.put("help", CommandLine.HelpCommand.class);
+        m.put("generate-completion", picocli.AutoComplete.GenerateCompletion.class);
+        m.put("gen-manpage", picocli.codegen.docgen.manpage.ManPageGenerator.class);
+        return Collections.unmodifiableMap(m);
+    }
+
     /** Exit status when the work failed. */
     public static final int EXIT_FAILED = 1;
 
@@ -48,16 +78,33 @@ public final class Faultline implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "name a command");
     }
 
-    /** The command line with its error handling, for main and tests. */
+    /** The command line with every command and its error handling. */
     public static CommandLine commandLine() {
+        return commandLine(COMMANDS.keySet());
+    }
+
+    /**
+     * The command line main runs {@code args} with: only the command they name when their first
+     * word is one (other than help), else every command (the top-level help, a mistyped command's
+     * suggestions).
+     */
+    public static CommandLine commandLine(String[] args) {
+        String first = args.length > 0 ? args[0] : "";
+        return COMMANDS.containsKey(first) && !first.equals("help") ? commandLine(List.of(first)) : commandLine();
+    }
+
+    private static CommandLine commandLine(Collection<String> names) {
         CommandLine cl = new CommandLine(new Faultline());
+        for (String name : names) {
+            cl.addSubcommand(COMMANDS.get(name)); // made by picocli's factory, under its annotation's name (HelpTest checks the key)
+        }
         cl.setExecutionExceptionHandler(Faultline::failed);
         cl.setParameterExceptionHandler(Faultline::misused);
         return cl;
     }
 
     public static void main(String[] args) {
-        int exit = commandLine().execute(args);
+        int exit = commandLine(args).execute(args);
         StopOnSignal.reported(); // a Ctrl-C'd command has said why it stopped: the JVM may go
         System.exit(exit);
     }

@@ -157,8 +157,12 @@ final class JvmStartupCache {
         if (why != null) {
             return why;
         }
-        if (!Files.isRegularFile(made)) {
-            return "the training replay wrote no cache";
+        if (!Files.isRegularFile(made) || Files.size(made) == 0) {
+            // the JVM's dump runs in a child of the training JVM, whose exit status is 0 all the same: a JDK 25 dump
+            // that crashed left an empty file, which every guest then failed to map
+            List<String> aot = Files.readAllLines(work.resolve("replay.log"), StandardCharsets.UTF_8).stream()
+                    .filter(l -> l.contains("[aot]")).map(String::strip).toList();
+            return "the training replay wrote no cache" + (aot.isEmpty() ? "" : ": " + aot.getLast());
         }
         try {
             Files.move(made, cache, StandardCopyOption.ATOMIC_MOVE);

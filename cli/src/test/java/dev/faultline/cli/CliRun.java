@@ -13,7 +13,7 @@ record CliRun(int exit, String out, String err) {
         private volatile int exit = Integer.MIN_VALUE;
 
         Running(String... args) {
-            var cl = Faultline.commandLine();
+            var cl = Faultline.commandLine(args);
             cl.setOut(new PrintWriter(out, true));
             cl.setErr(new PrintWriter(err, true));
             thread = Thread.ofPlatform().name("faultline-cli-run").start(() -> exit = cl.execute(args));
@@ -54,7 +54,7 @@ record CliRun(int exit, String out, String err) {
     static CliRun of(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        var cl = Faultline.commandLine();
+        var cl = Faultline.commandLine(args);
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         int exit = cl.execute(args);

@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,6 +19,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * warning instead), lists its exit statuses, and has no example wider than 80 columns.
  */
 class HelpTest {
+    /**
+     * A run of one command builds only that command (a guest's JVM spent 8 s building all of
+     * them), under the name it is asked by; help, no command and a mistyped one get every command.
+     */
+    @Test
+    void aCommandRunIsBuiltAloneUnderItsName() {
+        for (String name : Faultline.COMMANDS.keySet()) {
+            Set<String> built = Faultline.commandLine(new String[] {name, "--help"}).getSubcommands().keySet();
+            assertEquals(name.equals("help") ? Faultline.COMMANDS.keySet() : Set.of(name), built, name);
+        }
+        assertEquals(Faultline.COMMANDS.keySet(), Faultline.commandLine(new String[0]).getSubcommands().keySet());
+        assertEquals(Faultline.COMMANDS.keySet(), Faultline.commandLine(new String[] {"--version"}).getSubcommands().keySet());
+        assertEquals(Faultline.COMMANDS.keySet(), Faultline.commandLine(new String[] {"replya"}).getSubcommands().keySet());
+        CliRun typo = CliRun.of("replya", "x.arrow");
+        assertEquals(2, typo.exit());
+        assertTrue(typo.err().contains("replay"), "suggests the command meant: " + typo.err());
+    }
+
     @Test
     void everyHelpRendersWithoutAPicocliWarning() {
         List<List<String>> commands = new ArrayList<>();

@@ -89,6 +89,11 @@ class KernelCommandTest {
             assertFalse(names.contains("faultline-0000000000000040.aot"), "the oldest is gone: " + names);
             assertTrue(names.stream().allMatch(n -> n.matches("faultline-[0-9a-f]{16}\\.aot")), names.toString());
         }
+        long largest;
+        try (var files = Files.list(caches)) {
+            largest = files.mapToLong(p -> p.toFile().length()).max().orElse(0);
+        }
+        assertTrue(largest > 1 << 20, "this build's cache holds the classes (a JDK whose dump crashed left it empty): " + largest + " bytes");
         Path results = dir.resolve("r." + release + ".arrow");
         assertTrue(Files.exists(results), run.out());
         assertFalse(Files.exists(out), "no file without the kernel's name");
