@@ -17,6 +17,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The {@code faultline} command: parses the command line and runs one subcommand.
@@ -85,13 +86,16 @@ public final class Faultline implements Runnable {
 
     /**
      * The command line main runs {@code args} with: only the command they name when their first
-     * word is one (other than help), else every command (the top-level help, a mistyped command's
-     * suggestions).
+     * word is one of Faultline's own, else every command (the top-level help, picocli's
+     * {@link #ABOUT_ALL}, a mistyped command's suggestions).
      */
     public static CommandLine commandLine(String[] args) {
         String first = args.length > 0 ? args[0] : "";
-        return COMMANDS.containsKey(first) && !first.equals("help") ? commandLine(List.of(first)) : commandLine();
+        return COMMANDS.containsKey(first) && !ABOUT_ALL.contains(first) ? commandLine(List.of(first)) : commandLine();
     }
+
+    /** picocli's commands, which work on every command (help's list, completion, man pages). */
+    static final Set<String> ABOUT_ALL = Set.of("help", "generate-completion", "gen-manpage");
 
     private static CommandLine commandLine(Collection<String> names) {
         CommandLine cl = new CommandLine(new Faultline());
