@@ -49,6 +49,9 @@ public final class Faultline implements Runnable {
      */
     static final Map<String, Class<?>> COMMANDS = commands();
 
+    /** picocli's commands, which work on every command (help's list, completion, man pages). */
+    static final Set<String> ABOUT_ALL = Set.of("help", "generate-completion", "gen-manpage");
+
     // classes, not constructor references: a JDK 25 start-up cache trained on a static map of lambdas
     // crashed while it was written (archiveHeapWriter: "Metadata ... should have been archived")
     private static Map<String, Class<?>> commands() {
@@ -93,9 +96,6 @@ public final class Faultline implements Runnable {
         String first = args.length > 0 ? args[0] : "";
         return COMMANDS.containsKey(first) && !ABOUT_ALL.contains(first) ? commandLine(List.of(first)) : commandLine();
     }
-
-    /** picocli's commands, which work on every command (help's list, completion, man pages). */
-    static final Set<String> ABOUT_ALL = Set.of("help", "generate-completion", "gen-manpage");
 
     private static CommandLine commandLine(Collection<String> names) {
         CommandLine cl = new CommandLine(new Faultline());
