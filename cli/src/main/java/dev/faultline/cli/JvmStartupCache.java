@@ -1,15 +1,14 @@
 package dev.faultline.cli;
 
 import dev.faultline.analysis.Report;
+import dev.faultline.core.trace.OutputFile;
 import dev.faultline.guest.KernelCache;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -18,6 +17,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The JDK's ahead-of-time cache ({@code -XX:AOTCache}, JDK 25 and later) of this faultline build,
@@ -160,15 +160,10 @@ final class JvmStartupCache {
         if (!Files.isRegularFile(made) || Files.size(made) == 0) {
             // the JVM's dump runs in a child of the training JVM, whose exit status is 0 all the same: a JDK 25 dump
             // that crashed left an empty file, which every guest then failed to map
-            List<String> aot = Files.readAllLines(work.resolve("replay.log"), StandardCharsets.UTF_8).stream()
-                    .filter(l -> l.contains("[aot]")).map(String::strip).toList();
-            return "the training replay wrote no cache" + (aot.isEmpty() ? "" : ": " + aot.getLast());
+            String aot = lastLine(work.resolve("replay.log"), l -> l.contains("[aot]"));
+            return "the training replay wrote no cache" + (aot == null ? "" : ": " + aot);
         }
-        try {
-            Files.move(made, cache, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(made, cache, StandardCopyOption.REPLACE_EXISTING);
-        }
+        OutputFile.moveIntoPlace(made, cache);
         return null;
     }
 
@@ -190,8 +185,14 @@ final class JvmStartupCache {
         if (p.exitValue() == 0) {
             return null;
         }
-        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
-        return "the training " + what + " failed: " + (lines.isEmpty() ? "exit status " + p.exitValue() : lines.getLast());
+        String last = lastLine(log, l -> !l.isEmpty());
+        return "the training " + what + " failed: " + (last == null ? "exit status " + p.exitValue() : last);
+    }
+
+    /** The last line of {@code log}, stripped, that {@code which} takes; null if none does. */
+    private static String lastLine(Path log, Predicate<String> which) throws IOException {
+        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8).stream().map(String::strip).filter(which).toList();
+        return lines.isEmpty() ? null : lines.getLast();
     }
 
     /** A digest of the JDK and of the class path's files, as the JVM itself checks them. */

@@ -4,10 +4,8 @@ import dev.faultline.core.trace.TraceFormatException;
 import dev.faultline.core.trace.TraceReader;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /** What every export format does alike: which files it takes, how a file comes into place, how a failure reads. */
 final class ExportFiles {
@@ -27,15 +25,6 @@ final class ExportFiles {
         if (r.hasSummaryColumns()) {
             throw new TraceFormatException(trace + " is a summary (histograms per group and interval, no row per fault): "
                     + "export takes traces and replay results; analyze a summary directly");
-        }
-    }
-
-    /** Renames a complete {@code partial} to {@code target}, replacing an earlier export; atomically where the file system can. */
-    static void moveIntoPlace(Path partial, Path target) throws IOException {
-        try {
-            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 

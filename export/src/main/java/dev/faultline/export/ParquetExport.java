@@ -1,5 +1,6 @@
 package dev.faultline.export;
 
+import dev.faultline.core.trace.OutputFile;
 import dev.faultline.core.trace.ParallelTasks;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceHeader;
@@ -170,7 +171,7 @@ public final class ParquetExport {
 
         Path finish() throws IOException {
             writer.close();
-            ExportFiles.moveIntoPlace(partial, target);
+            OutputFile.moveIntoPlace(partial, target);
             return target;
         }
 

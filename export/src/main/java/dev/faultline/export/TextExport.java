@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
 import com.fasterxml.jackson.dataformat.csv.CsvGenerator;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import dev.faultline.core.trace.OutputFile;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceReader;
 import org.apache.parquet.io.api.Binary;
@@ -74,7 +75,7 @@ public final class TextExport {
         List<ExportedTrace> out = new ArrayList<>();
         for (Path t : traces) {
             Path target = dir.resolve(name(t, format));
-            Path partial = dir.resolve("." + target.getFileName() + ".partial");
+            Path partial = OutputFile.partial(target);
             long rows;
             String note;
             try (Writer o = new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(partial), StandardCharsets.UTF_8), 1 << 16)) {
@@ -85,7 +86,7 @@ public final class TextExport {
                 Files.deleteIfExists(partial);
                 throw e;
             }
-            ExportFiles.moveIntoPlace(partial, target);
+            OutputFile.moveIntoPlace(partial, target);
             ExportedTrace done = new ExportedTrace(t, rows, List.of(target), note);
             listener.exported(done);
             out.add(done);

@@ -3,6 +3,7 @@ package dev.faultline.core.trace;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -108,6 +109,15 @@ public final class OutputFile {
      */
     public static Path partial(Path out) {
         return out.resolveSibling("." + out.getFileName() + ".partial");
+    }
+
+    /** Renames a complete {@code partial} to {@code target}, replacing what was there; atomically where the file system can. */
+    public static void moveIntoPlace(Path partial, Path target) throws IOException {
+        try {
+            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     /**
