@@ -61,7 +61,8 @@ abstract sealed class KernelSession implements AutoCloseable {
             jvmFlags.add("-XX:TieredStopAtLevel=1");
         }
         GuestVm vm = GuestVm.boot(target.image(), config, dir);
-        err.println(target.label() + ": booted in " + Units.nanos(vm.bootNanos()));
+        err.println(target.label() + ": booted in " + Units.nanos(vm.bootNanos()) + (vm.bootImage().pvh() ? " (its ELF kernel, entered through PVH)"
+                : " (its bzImage: " + vm.bootImage().why() + "; an ELF kernel through PVH boots faster)"));
         err.flush();
         return new Guest(target, vm, jvmFlags);
     }

@@ -32,6 +32,7 @@ public final class GuestVm implements AutoCloseable {
     private static final int CONSOLE_TAIL = 15;
 
     private final KernelImage kernel;
+    private final BootImage bootImage;
     private final GuestConfig config;
     private final Path dir;
     private final Path scratch;
@@ -42,8 +43,9 @@ public final class GuestVm implements AutoCloseable {
     private double readyUptime;
     private int next = 1;
 
-    private GuestVm(KernelImage kernel, GuestConfig config, Path dir, Process qemu, long startNanos) {
+    private GuestVm(KernelImage kernel, BootImage bootImage, GuestConfig config, Path dir, Process qemu, long startNanos) {
         this.kernel = kernel;
+        this.bootImage = bootImage;
         this.config = config;
         this.dir = dir;
         this.scratch = dir.resolve("scratch");
@@ -70,6 +72,7 @@ public final class GuestVm implements AutoCloseable {
             throw new GuestException("cannot prepare the guest's directory " + dir + " (" + e.getMessage() + ")");
         }
         Initramfs.write(kernel, busybox, config.hugePages2m(), initrd);
+        BootImage boot = BootImage.of(kernel);
         List<String> cmd = new ArrayList<>();
         if (config.pinCpus() != null) {
             cmd.addAll(List.of("taskset", "-c", config.pinCpus()));
@@ -78,7 +81,7 @@ public final class GuestVm implements AutoCloseable {
                 "-machine", "pc,accel=" + config.accel().label(),
                 "-cpu", config.accel() == Accel.KVM ? "host" : "max",
                 "-m", Integer.toString(config.memoryMiB()), "-smp", Integer.toString(config.cpus()),
-                "-kernel", kernel.image().toString(), "-initrd", initrd.toString(),
+                "-kernel", boot.path().toString(), "-initrd", initrd.toString(),
                 "-append", "console=ttyS0 panic=-1 quiet loglevel=4 nokaslr",
                 "-fsdev", "local,id=" + Initramfs.ROOT_TAG + ",path=/,security_model=none,readonly=on,multidevs=remap",
                 "-device", "virtio-9p-pci,fsdev=" + Initramfs.ROOT_TAG + ",mount_tag=" + Initramfs.ROOT_TAG,
@@ -94,7 +97,7 @@ public final class GuestVm implements AutoCloseable {
         } catch (IOException e) {
             throw new GuestException("cannot start " + cmd.getFirst() + " (" + e.getMessage() + ")");
         }
-        GuestVm vm = new GuestVm(kernel, config, dir, p, start);
+        GuestVm vm = new GuestVm(kernel, boot, config, dir, p, start);
         try {
             vm.awaitReady();
             return vm;
@@ -218,6 +221,11 @@ public final class GuestVm implements AutoCloseable {
     /** The kernel this guest runs. */
     public KernelImage kernel() {
         return kernel;
+    }
+
+    /** The file QEMU booted: the kernel's ELF through PVH, or its bzImage. */
+    public BootImage bootImage() {
+        return bootImage;
     }
 
     /** Its size and accelerator. */
