@@ -6,7 +6,6 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
@@ -14,13 +13,21 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The libc functions Faultline calls, bound once through java.lang.foreign.
+ * The system calls and libc functions Faultline calls, through java.lang.foreign.
+ *
+ * <p>Every system call goes through one downcall handle, libc's {@code syscall(nr, a, b, c, d, e, f)}:
+ * the FFM linker spins a stub (classes generated at run time) for each function shape it binds, and
+ * those stubs are most of a JVM's start where instructions are emulated (a guest under TCG: 4.4-6.5 s
+ * for the two dozen shapes that binding each function once cost, against ~0.9 s for this one;
+ * docs/kernels.md). The few libc functions that are not system calls ({@code memset}, {@code memcpy},
+ * {@code memcmp}, {@code _exit}) are each bound at their first use.
  *
  * <p>Every function that can fail returns the kernel's convention: a non-negative result, or the
  * negative errno ({@code -EEXIST}). Nothing here throws or allocates, so these calls may sit on a
  * handler's hot path; callers decide which errnos are failures. Pointers are passed as raw
  * {@code long} addresses (x86-64 SysV passes both in the same registers), which keeps the hot path
- * free of {@link MemorySegment} wrappers.
+ * free of {@link MemorySegment} wrappers; a system call's unused arguments are passed as 0 and
+ * ignored by the kernel.
  *
  * <p>Touching memory registered with a userfaultfd must go through {@link #memset} or
  * {@link #memcpy}: the calling thread then blocks in native state, never inside Java code, so a
@@ -29,67 +36,63 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class Libc {
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LOOKUP = LINKER.defaultLookup();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+    /** {@code long syscall(long nr, ...)} with six arguments, errno captured. */
+    private static final MethodHandle SYSCALL = LINKER.downcallHandle(find("syscall"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
 
-    private static final MethodHandle SYSCALL_1 = bind("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
-    private static final MethodHandle SYSCALL_2 = bind("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
-    private static final MethodHandle IOCTL = bind("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
-    private static final MethodHandle OPEN = bind("open",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT), 2);
-    private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
-    private static final MethodHandle READ = bind("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
-    private static final MethodHandle WRITE = bind("write",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
-    private static final MethodHandle POLL = bind("poll",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), -1);
-    private static final MethodHandle MMAP = bind("mmap",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), -1);
-    private static final MethodHandle MUNMAP = bind("munmap",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
-    private static final MethodHandle MREMAP = bind("mremap",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG), 4);
-    private static final MethodHandle LINKAT = bind("linkat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT), -1);
-    private static final MethodHandle MADVISE = bind("madvise",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), -1);
-    private static final MethodHandle MEMFD_CREATE = bind("memfd_create",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT), -1);
-    private static final MethodHandle FTRUNCATE = bind("ftruncate",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), -1);
-    private static final MethodHandle PIPE2 = bind("pipe2",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT), -1);
-    private static final MethodHandle WAITPID = bind("waitpid",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT), -1);
-    private static final MethodHandle KILL = bind("kill",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
-    private static final MethodHandle GETTID = bind("gettid", FunctionDescriptor.of(JAVA_INT), -1);
-    private static final MethodHandle SCHED_SETSCHEDULER = bind("sched_setscheduler",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), -1);
-
-    private static final MethodHandle SCHED_SETAFFINITY = bind("sched_setaffinity",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
-    private static final MethodHandle SCHED_GETAFFINITY = bind("sched_getaffinity",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
-
-    private static final MethodHandle EXIT = LINKER.downcallHandle(find("_exit"),
-            FunctionDescriptor.ofVoid(JAVA_INT));
-    private static final MethodHandle MEMSET = LINKER.downcallHandle(find("memset"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MEMCPY = LINKER.downcallHandle(find("memcpy"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle MEMCMP = LINKER.downcallHandle(find("memcmp"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-
-    /** {@code __NR_fork} on x86-64. */
+    // x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl)
+    private static final long SYS_read = 0;
+    private static final long SYS_write = 1;
+    private static final long SYS_close = 3;
+    private static final long SYS_poll = 7;
+    private static final long SYS_mmap = 9;
+    private static final long SYS_munmap = 11;
+    private static final long SYS_ioctl = 16;
+    private static final long SYS_mremap = 25;
+    private static final long SYS_madvise = 28;
     private static final long SYS_fork = 57;
+    private static final long SYS_wait4 = 61;
+    private static final long SYS_kill = 62;
+    private static final long SYS_ftruncate = 77;
+    private static final long SYS_sched_setscheduler = 144;
+    private static final long SYS_prctl = 157;
+    private static final long SYS_gettid = 186;
+    private static final long SYS_sched_setaffinity = 203;
+    private static final long SYS_sched_getaffinity = 204;
+    private static final long SYS_openat = 257;
+    private static final long SYS_linkat = 265;
+    private static final long SYS_pipe2 = 293;
+    private static final long SYS_memfd_create = 319;
+    private static final long SYS_pidfd_open = 434;
+    /** {@code AT_FDCWD}: a path relative to the working directory, for the *at calls. */
+    private static final long AT_FDCWD = -100;
+
+    /** {@code memset}, bound at its first use. */
+    private static final class Memset {
+        static final MethodHandle HANDLE = LINKER.downcallHandle(find("memset"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG));
+    }
+
+    /** {@code memcpy}, bound at its first use. */
+    private static final class Memcpy {
+        static final MethodHandle HANDLE = LINKER.downcallHandle(find("memcpy"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    }
+
+    /** {@code memcmp}, bound at its first use. */
+    private static final class Memcmp {
+        static final MethodHandle HANDLE = LINKER.downcallHandle(find("memcmp"),
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    }
+
+    /** {@code _exit}, bound at its first use. */
+    private static final class Exit {
+        static final MethodHandle HANDLE = LINKER.downcallHandle(find("_exit"), FunctionDescriptor.ofVoid(JAVA_INT));
+    }
 
     /** Per-thread space for the captured errno and for ioctl argument structs. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -125,14 +128,7 @@ public final class Libc {
     }
 
     private static MemorySegment find(String name) {
-        return LOOKUP.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-    }
-
-    private static MethodHandle bind(String name, FunctionDescriptor fd, int firstVariadic) {
-        Linker.Option[] options = firstVariadic >= 0
-                ? new Linker.Option[] {CAPTURE_ERRNO, Linker.Option.firstVariadicArg(firstVariadic)}
-                : new Linker.Option[] {CAPTURE_ERRNO};
-        return LINKER.downcallHandle(find(name), fd, options);
+        return LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
     }
 
     /** {@code t} as an unchecked exception (an Error is thrown as is): what a downcall's invokeExact may throw. */
@@ -150,36 +146,35 @@ public final class Libc {
         return rc == -1 ? -s.errno() : rc;
     }
 
-    /** {@code syscall(nr, arg)}: the result or -errno. */
-    public static long syscall(long nr, long arg) {
+    /** {@code syscall(nr, a, b, c, d, e, f)}: the result or -errno. */
+    private static long syscall(long nr, long a, long b, long c, long d, long e, long f) {
         Scratch s = scratch();
         try {
-            return check((long) SYSCALL_1.invokeExact(s.callState, nr, arg), s);
+            return check((long) SYSCALL.invokeExact(s.callState, nr, a, b, c, d, e, f), s);
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** {@code syscall(nr, arg)}: the result or -errno. */
+    public static long syscall(long nr, long arg) {
+        return syscall(nr, arg, 0, 0, 0, 0, 0);
     }
 
     /** {@code syscall(nr, a, b)}: the result or -errno. */
     public static long syscall(long nr, long a, long b) {
-        Scratch s = scratch();
-        try {
-            return check((long) SYSCALL_2.invokeExact(s.callState, nr, a, b), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return syscall(nr, a, b, 0, 0, 0, 0);
     }
 
-    /** {@code __NR_pidfd_open} on x86-64. */
-    private static final long SYS_pidfd_open = 434;
+    /** {@code syscall(nr, a, b, c)}: the result or -errno. */
+    private static long syscall(long nr, long a, long b, long c) {
+        return syscall(nr, a, b, c, 0, 0, 0);
+    }
 
     /** {@code pidfd_open(pid, 0)}: a file descriptor that polls readable once the process has exited, or -errno. */
     public static int pidfdOpen(int pid) {
         return (int) syscall(SYS_pidfd_open, pid, 0);
     }
-
-    /** {@code __NR_prctl} on x86-64. */
-    private static final long SYS_prctl = 157;
 
     /**
      * {@code prctl(PR_SET_TIMERSLACK, nanos)}: how late the kernel may end the calling thread's
@@ -191,12 +186,7 @@ public final class Libc {
 
     /** {@code ioctl(fd, request, arg)} where arg is an address or a plain integer: result or -errno. */
     public static int ioctl(int fd, long request, long arg) {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) IOCTL.invokeExact(s.callState, fd, request, arg), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_ioctl, fd, request, arg);
     }
 
     /** {@code open(path, flags)}: the fd or -errno. */
@@ -207,135 +197,73 @@ public final class Libc {
     /** {@code open(path, flags, mode)} (mode for O_CREAT and O_TMPFILE): the fd or -errno. */
     public static int open(String path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = arena.allocateFrom(path);
-            Scratch s = scratch();
-            return (int) check((int) OPEN.invokeExact(s.callState, p.address(), flags, mode), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return (int) syscall(SYS_openat, AT_FDCWD, arena.allocateFrom(path).address(), flags, mode, 0, 0);
         }
     }
 
     /** {@code linkat(olddirfd, oldpath, newdirfd, newpath, flags)}: 0 or -errno. */
     public static int linkat(int oldDir, String oldPath, int newDir, String newPath, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment from = arena.allocateFrom(oldPath);
-            MemorySegment to = arena.allocateFrom(newPath);
-            Scratch s = scratch();
-            return (int) check((int) LINKAT.invokeExact(s.callState, oldDir, from.address(), newDir, to.address(), flags), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return (int) syscall(SYS_linkat, oldDir, arena.allocateFrom(oldPath).address(), newDir,
+                    arena.allocateFrom(newPath).address(), flags, 0);
         }
     }
 
     /** {@code close(fd)}: 0 or -errno. */
     public static int close(int fd) {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) CLOSE.invokeExact(s.callState, fd), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_close, fd, 0);
     }
 
     /** {@code read(fd, buf, count)}: bytes read or -errno. */
     public static long read(int fd, long buf, long count) {
-        Scratch s = scratch();
-        try {
-            return check((long) READ.invokeExact(s.callState, fd, buf, count), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return syscall(SYS_read, fd, buf, count);
     }
 
     /** {@code write(fd, buf, count)}: bytes written or -errno. */
     public static long write(int fd, long buf, long count) {
-        Scratch s = scratch();
-        try {
-            return check((long) WRITE.invokeExact(s.callState, fd, buf, count), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return syscall(SYS_write, fd, buf, count);
     }
 
     /** {@code poll(fds, nfds, timeoutMillis)}: ready count, 0 on timeout, or -errno. */
     public static int poll(long fds, long nfds, int timeoutMillis) {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) POLL.invokeExact(s.callState, fds, nfds, timeoutMillis), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_poll, fds, nfds, timeoutMillis);
     }
 
     /** {@code mmap(...)}: the address or -errno (MAP_FAILED is turned into -errno). */
     public static long mmap(long addr, long length, int prot, int flags, int fd, long offset) {
-        Scratch s = scratch();
-        try {
-            return check((long) MMAP.invokeExact(s.callState, addr, length, prot, flags, fd, offset), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return syscall(SYS_mmap, addr, length, prot, flags, fd, offset);
     }
 
     /** {@code munmap(addr, length)}: 0 or -errno. */
     public static int munmap(long addr, long length) {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) MUNMAP.invokeExact(s.callState, addr, length), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_munmap, addr, length);
     }
 
     /** {@code mremap(old, oldSize, newSize, flags, newAddress)}: the new address or -errno. */
     public static long mremap(long oldAddr, long oldSize, long newSize, int flags, long newAddr) {
-        Scratch s = scratch();
-        try {
-            return check((long) MREMAP.invokeExact(s.callState, oldAddr, oldSize, newSize, flags, newAddr), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return syscall(SYS_mremap, oldAddr, oldSize, newSize, flags, newAddr, 0);
     }
 
     /** {@code madvise(addr, length, advice)}: 0 or -errno. */
     public static int madvise(long addr, long length, int advice) {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) MADVISE.invokeExact(s.callState, addr, length, advice), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_madvise, addr, length, advice);
     }
 
     /** {@code memfd_create(name, flags)}: the fd or -errno. */
     public static int memfdCreate(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment n = arena.allocateFrom(name);
-            Scratch s = scratch();
-            return (int) check((int) MEMFD_CREATE.invokeExact(s.callState, n.address(), flags), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return (int) syscall(SYS_memfd_create, arena.allocateFrom(name).address(), flags);
         }
     }
 
     /** {@code ftruncate(fd, length)}: 0 or -errno. */
     public static int ftruncate(int fd, long length) {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) FTRUNCATE.invokeExact(s.callState, fd, length), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_ftruncate, fd, length);
     }
 
     /** {@code pipe2(fds, flags)} into a two-int array at {@code fds}: 0 or -errno. */
     public static int pipe2(long fds, int flags) {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) PIPE2.invokeExact(s.callState, fds, flags), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_pipe2, fds, flags);
     }
 
     /**
@@ -354,7 +282,7 @@ public final class Libc {
     /** {@code _exit(status)}: ends the process at once, without running Java shutdown hooks. */
     public static void exit(int status) {
         try {
-            EXIT.invokeExact(status);
+            Exit.HANDLE.invokeExact(status);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -362,22 +290,12 @@ public final class Libc {
 
     /** {@code waitpid(pid, status, options)}: the pid, 0 (WNOHANG, still running) or -errno. */
     public static int waitpid(int pid, long status, int options) {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) WAITPID.invokeExact(s.callState, pid, status, options), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_wait4, pid, status, options, 0, 0, 0);
     }
 
     /** {@code kill(pid, signal)}: 0 or -errno. */
     public static int kill(int pid, int signal) {
-        Scratch s = scratch();
-        try {
-            return (int) check((int) KILL.invokeExact(s.callState, pid, signal), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_kill, pid, signal);
     }
 
     /**
@@ -387,11 +305,7 @@ public final class Libc {
     public static int setScheduler(int tid, int policy) {
         Scratch s = scratch();
         s.arg.set(JAVA_INT, 0, 0);
-        try {
-            return (int) check((int) SCHED_SETSCHEDULER.invokeExact(s.callState, tid, policy, s.arg.address()), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_sched_setscheduler, tid, policy, s.arg.address());
     }
 
     /**
@@ -401,11 +315,7 @@ public final class Libc {
     public static int setAffinity(int tid, long mask) {
         Scratch s = scratch();
         s.arg.set(JAVA_LONG, 0, mask);
-        try {
-            return (int) check((int) SCHED_SETAFFINITY.invokeExact(s.callState, tid, 8L, s.arg.address()), s);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_sched_setaffinity, tid, 8, s.arg.address());
     }
 
     /**
@@ -415,28 +325,19 @@ public final class Libc {
     public static long getAffinity(int tid) {
         Scratch s = scratch();
         s.arg.set(JAVA_LONG, 0, 0L);
-        try {
-            int rc = (int) check((int) SCHED_GETAFFINITY.invokeExact(s.callState, tid, 8L, s.arg.address()), s);
-            return rc < 0 ? rc : s.arg.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        long rc = syscall(SYS_sched_getaffinity, tid, 8, s.arg.address()); // the system call returns the bytes it wrote
+        return rc < 0 ? rc : s.arg.get(JAVA_LONG, 0);
     }
 
     /** {@code gettid()}: the calling thread's kernel thread id, as uffd_msg reports it. */
     public static int gettid() {
-        Scratch s = scratch();
-        try {
-            return (int) GETTID.invokeExact(s.callState);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_gettid, 0);
     }
 
     /** {@code memset(dst, value, count)}: a native write that may fault on registered memory. */
     public static void memset(long dst, int value, long count) {
         try {
-            long ignored = (long) MEMSET.invokeExact(dst, value, count);
+            long ignored = (long) Memset.HANDLE.invokeExact(dst, value, count);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -445,7 +346,7 @@ public final class Libc {
     /** {@code memcmp(a, b, count)}: 0 when the bytes are equal; compares in native code, so it may read registered memory. */
     public static int memcmp(long a, long b, long count) {
         try {
-            return (int) MEMCMP.invokeExact(a, b, count);
+            return (int) Memcmp.HANDLE.invokeExact(a, b, count);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -454,7 +355,7 @@ public final class Libc {
     /** {@code memcpy(dst, src, count)}: a native copy that may fault on registered memory. */
     public static void memcpy(long dst, long src, long count) {
         try {
-            long ignored = (long) MEMCPY.invokeExact(dst, src, count);
+            long ignored = (long) Memcpy.HANDLE.invokeExact(dst, src, count);
         } catch (Throwable t) {
             throw rethrow(t);
         }
