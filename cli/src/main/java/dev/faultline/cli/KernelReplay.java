@@ -61,12 +61,13 @@ final class KernelReplay {
     /**
      * Runs it all.
      *
-     * @param replayArgs the replay options every run repeats (everything but the trace, -o, --runs and --json)
+     * @param replay     the replay every run repeats, one measured run at a time (its trace, options and --json)
      * @param output     the results file name the kernels' names are put into (null: TRACE-NAME.replay.arrow)
      * @return the exit status: 0 when every kernel did every run, 1 when one was refused or failed
      */
-    static int run(Path trace, List<String> replayArgs, int runs, Path output, boolean json, List<KernelTarget> targets,
-                   GuestConfig config, Compression compression, String command, PrintWriter out, PrintWriter err) throws IOException {
+    static int run(ReplayCommand replay, int runs, Path output, List<KernelTarget> targets, GuestConfig config,
+                   Compression compression, String command, PrintWriter out, PrintWriter err) throws IOException {
+        Path trace = replay.trace;
         if (!Files.isReadable(trace)) {
             throw new IOException("trace " + trace + ": no such readable file");
         }
@@ -93,14 +94,13 @@ final class KernelReplay {
                         continue;
                     }
                     String name = "run-" + run + ".arrow";
-                    List<String> args = new ArrayList<>(List.of("replay", s.session.scratch.resolve("trace.arrow").toFile().exists()
-                            ? s.session.path("trace.arrow") : traceArg, "-o", s.session.path(name), "--runs", "1", "--json"));
-                    args.addAll(replayArgs);
+                    List<String> args = replay.guestArgs(s.session.scratch.resolve("trace.arrow").toFile().exists()
+                            ? s.session.path("trace.arrow") : traceArg, s.session.path(name));
                     String label = s.target.label();
                     int shown = run + 1;
                     long handedOver = System.nanoTime();
                     try {
-                        GuestVm.Result r = s.session.faultline(args, p -> line.show(label + "  run " + shown + "/" + runs + "  " + p));
+                        GuestVm.Result r = s.session.replay(args, p -> line.show(label + "  run " + shown + "/" + runs + "  " + p));
                         line.clear();
                         if (r.exit() != 0) {
                             String why = KernelSession.why(r);
@@ -161,7 +161,7 @@ final class KernelReplay {
             }
             KernelSession.finish(work, sides.stream().anyMatch(s -> s.failure != null && !s.target.isHost()), "replay", err);
         }
-        if (json) {
+        if (replay.json) {
             out.println(new ObjectMapper().writeValueAsString(toJson(sides, config)));
         } else {
             print(sides, config, runs, out);

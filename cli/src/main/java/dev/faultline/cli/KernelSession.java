@@ -55,6 +55,10 @@ abstract sealed class KernelSession implements AutoCloseable {
         if (startupCache != null) {
             jvmFlags.add("-XX:AOTCache=" + startupCache);
         }
+        Path zstd = JvmStartupCache.zstdLibrary();
+        if (zstd != null) {
+            jvmFlags.add("-DZstdNativePath=" + zstd);
+        }
         if (config.accel() == Accel.TCG) {
             // emulated, the JIT's C2 compiles compete with the command for the one vCPU, and TCG timings are
             // for function only: C1 code starts a replay a quarter sooner (docs/kernels.md)
@@ -80,7 +84,20 @@ abstract sealed class KernelSession implements AutoCloseable {
     abstract String path(String name);
 
     /** Runs {@code faultline ARGS} there and waits for it, handing its stderr's new last lines to {@code progress}. */
-    abstract GuestVm.Result faultline(List<String> args, Consumer<String> progress) throws GuestException;
+    GuestVm.Result faultline(List<String> args, Consumer<String> progress) throws GuestException {
+        return java(Faultline.class, args, progress);
+    }
+
+    /**
+     * Runs one replay run there, {@code args} from {@link ReplayCommand#guestArgs}, through {@link GuestReplay}:
+     * the same replay as {@code faultline replay}, without picocli's start.
+     */
+    GuestVm.Result replay(List<String> args, Consumer<String> progress) throws GuestException {
+        return java(GuestReplay.class, args, progress);
+    }
+
+    /** Runs {@code main}'s main method with {@code args} in a JVM there and waits for it (see {@link #faultline}). */
+    abstract GuestVm.Result java(Class<?> main, List<String> args, Consumer<String> progress) throws GuestException;
 
     /** "host" or "guest (tcg, 2 vCPUs, 2048 MiB)". */
     abstract String describe();
@@ -93,7 +110,7 @@ abstract sealed class KernelSession implements AutoCloseable {
      * in a guest when {@code tmpdir} is not null, and with {@code jvmFlags} first (a guest's start-up
      * cache, see {@link JvmStartupCache}; a training run's).
      */
-    static List<String> javaCommand(List<String> args, String tmpdir, List<String> jvmFlags) {
+    static List<String> javaCommand(Class<?> main, List<String> args, String tmpdir, List<String> jvmFlags) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmFlags);
@@ -116,7 +133,7 @@ abstract sealed class KernelSession implements AutoCloseable {
         }
         cmd.add("-cp");
         cmd.add(classPath().stream().map(Path::toString).collect(Collectors.joining(":")));
-        cmd.add(Faultline.class.getName());
+        cmd.add(main.getName());
         cmd.addAll(args);
         return cmd;
     }
@@ -180,8 +197,8 @@ abstract sealed class KernelSession implements AutoCloseable {
         }
 
         @Override
-        GuestVm.Result faultline(List<String> args, Consumer<String> progress) throws GuestException {
-            return vm.run("exec " + javaCommand(args, vm.inGuest("tmp"), jvmFlags).stream().map(KernelSession::shellQuote).collect(Collectors.joining(" ")), progress);
+        GuestVm.Result java(Class<?> main, List<String> args, Consumer<String> progress) throws GuestException {
+            return vm.run("exec " + javaCommand(main, args, vm.inGuest("tmp"), jvmFlags).stream().map(KernelSession::shellQuote).collect(Collectors.joining(" ")), progress);
         }
 
         @Override
@@ -209,12 +226,12 @@ abstract sealed class KernelSession implements AutoCloseable {
         }
 
         @Override
-        GuestVm.Result faultline(List<String> args, Consumer<String> progress) throws GuestException {
+        GuestVm.Result java(Class<?> main, List<String> args, Consumer<String> progress) throws GuestException {
             int n = next++;
             Path out = scratch.resolve("out-" + n + ".txt");
             Path err = scratch.resolve("err-" + n + ".txt");
             try {
-                Process p = new ProcessBuilder(javaCommand(args, null, List.of())).directory(scratch.toFile())
+                Process p = new ProcessBuilder(javaCommand(main, args, null, List.of())).directory(scratch.toFile())
                         .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
                 try {
                     String last = "";

@@ -7,9 +7,18 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
-/** Parsing of option words shared by commands, with errors that list the accepted words. */
+/**
+ * Parsing of option words shared by commands, with errors that list the accepted words. Each takes
+ * the command line a usage error blames, or null where a command runs without picocli (a replay in
+ * a guest, {@link GuestReplay}): the error is then a {@link UsageError}.
+ */
 final class Options {
     private Options() {
+    }
+
+    /** A usage error saying {@code message}: picocli's for {@code cl}, or a {@link UsageError} when {@code cl} is null. */
+    static RuntimeException usage(CommandLine cl, String message) {
+        return cl == null ? new UsageError(message) : new CommandLine.ParameterException(cl, message);
     }
 
     /** An enum constant by its lower-case name, or a usage error naming the option and the choices. */
@@ -19,7 +28,7 @@ final class Options {
                 return e;
             }
         }
-        throw new CommandLine.ParameterException(cl, option + ": unknown value '" + word
+        throw usage(cl, option + ": unknown value '" + word
                 + "' (expected " + Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT))
                 .collect(Collectors.joining(", ")) + ")");
     }
@@ -34,7 +43,7 @@ final class Options {
             case "wp", "writeprotect" -> ResolveIoctl.WRITEPROTECT;
             case "move" -> ResolveIoctl.MOVE;
             case "poison" -> ResolveIoctl.POISON;
-            default -> throw new CommandLine.ParameterException(cl,
+            default -> throw usage(cl,
                     "--resolve: unknown op '" + word + "' (expected copy, zeropage, continue, wp, move or poison)");
         };
     }
@@ -60,7 +69,7 @@ final class Options {
             }
             return Math.round(v * Math.max(scale, 1));
         } catch (NumberFormatException e) {
-            throw new CommandLine.ParameterException(cl, option + ": '" + word
+            throw usage(cl, option + ": '" + word
                     + "' is not a duration (expected a number with a unit: 800ns, 50us, 1.5ms, 2s, 30min)");
         }
     }

@@ -151,20 +151,30 @@ final class ReplayCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
+        return run(cl, cl.getOut(), cl.getErr(), "faultline " + String.join(" ", cl.getParseResult().originalArgs()));
+    }
+
+    /**
+     * The command's work once its options are set, by picocli or by {@link #fromGuestArgs}.
+     *
+     * @param cl          the command line usage errors blame; null in a guest (they are then {@link UsageError}s)
+     * @param commandLine the command as the results file records it
+     */
+    Integer run(CommandLine cl, PrintWriter out, PrintWriter err, String commandLine) throws Exception {
         Pace p;
         try {
             p = Pace.parse(pace);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage());
+            throw Options.usage(cl, e.getMessage());
         }
         boolean prefetchAll = switch (prefetch.toLowerCase(Locale.ROOT)) {
             case "working-set" -> true;
             case "none" -> false;
-            default -> throw new CommandLine.ParameterException(cl, "--prefetch: unknown value '" + prefetch
+            default -> throw Options.usage(cl, "--prefetch: unknown value '" + prefetch
                     + "' (expected working-set or none)");
         };
         if (ring < 1) {
-            throw new CommandLine.ParameterException(cl, "--ring must be at least 1 row, not " + ring + " (a row that finds the ring "
+            throw Options.usage(cl, "--ring must be at least 1 row, not " + ring + " (a row that finds the ring "
                     + "full is dropped and counted as lost)");
         }
         Path results = resultsFile();
@@ -173,11 +183,12 @@ final class ReplayCommand implements Callable<Integer> {
         }
         // a wrong -o is refused before anything runs, and a second replay to the same -o while this one writes it
         try (OutputFile.Claim claim = results == null ? null : OutputFile.claim(results)) {
-            return replay(cl, p, prefetchAll);
+            return replay(cl, out, err, commandLine, p, prefetchAll);
         }
     }
 
-    private Integer replay(CommandLine cl, Pace p, boolean prefetchAll) throws Exception {
+    private Integer replay(CommandLine cl, PrintWriter out, PrintWriter err, String commandLine, Pace p, boolean prefetchAll)
+            throws Exception {
         ReplayOptions base = new ReplayOptions(null, threads, p, null, 1, WaitStrategy.SPIN, Delay.NONE, prefetchAll, runs, warmup,
                 verify, Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty,
                 Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle"));
@@ -185,31 +196,29 @@ final class ReplayCommand implements Callable<Integer> {
                 waitStrategy);
         if (variants.size() > 1) {
             if (guests.any()) {
-                throw new CommandLine.ParameterException(cl, "--kernel replays one variant: give --backend, --resolve, --delay, "
+                throw Options.usage(cl, "--kernel replays one variant: give --backend, --resolve, --delay, "
                         + "--handler-threads and --wait one value each with it");
             }
             return VariantReplay.run(trace, variants, runs, noResults ? null : output != null ? output
-                    : Path.of(stem(trace) + ".replay.arrow"), json, "faultline " + String.join(" ", cl.getParseResult().originalArgs()),
-                    cl.getOut(), cl.getErr());
+                    : Path.of(stem(trace) + ".replay.arrow"), json, commandLine, out, err);
         }
         ReplayOptions options = variants.getFirst().options();
         ReplayPlan plan = ReplayPlanner.plan(trace, options);
         if (guests.any()) {
             if (runs < 1) {
-                throw new CommandLine.ParameterException(cl, "--runs: at least 1 with --kernel");
+                throw Options.usage(cl, "--runs: at least 1 with --kernel");
             }
-            return KernelReplay.run(trace, perRunArgs(), runs, resultsFile(), json, guests.targets(cl), guests.config(cl),
-                    options.compression(), "faultline " + String.join(" ", cl.getParseResult().originalArgs()), cl.getOut(), cl.getErr());
+            return KernelReplay.run(this, runs, resultsFile(), guests.targets(cl), guests.config(cl), options.compression(),
+                    commandLine, out, err);
         }
         ReplayRunner runner = new ReplayRunner(plan, options);
         runner.check(); // refuse before mapping anything or touching any file
-        Path out = resultsFile();
-        PrintWriter err = cl.getErr();
-        boolean replacing = out != null && Files.exists(out);
+        Path results = resultsFile();
+        boolean replacing = results != null && Files.exists(results);
         ProgressLine line = new ProgressLine(err);
         ReplayRunner.Result result;
         try {
-            result = StopOnSignal.run("faultline-replay", runner::stop, () -> runner.run(out, "faultline " + String.join(" ", cl.getParseResult().originalArgs()),
+            result = StopOnSignal.run("faultline-replay", runner::stop, () -> runner.run(results, commandLine,
                     pr -> line.show(String.format(Locale.ROOT, "%s  %3.0f%%  %,d of %,d touches  %,d faults  %,.0f faults/s",
                             pr.run() < 0 ? "warm-up" : "run " + (pr.run() + 1) + "/" + pr.runs(),
                             100.0 * pr.touched() / Math.max(1, pr.touches()), pr.touched(), pr.touches(), pr.faults(),
@@ -218,9 +227,9 @@ final class ReplayCommand implements Callable<Integer> {
             line.clear();
         }
         if (replacing) {
-            err.println("faultline replay: kept the previous " + out + " as " + out + ".old");
+            err.println("faultline replay: kept the previous " + results + " as " + results + ".old");
         }
-        PrintWriter o = cl.getOut();
+        PrintWriter o = out;
         if (json) {
             o.println(new ObjectMapper().writeValueAsString(toJson(plan, options, result)));
         } else {
@@ -231,28 +240,70 @@ final class ReplayCommand implements Callable<Integer> {
         return verifyFailed ? 1 : 0;
     }
 
-    /** The options each run under another kernel repeats: all of this command's but the trace, -o, --runs, --json and --kernel's. */
-    private List<String> perRunArgs() {
-        List<String> a = new ArrayList<>();
+    /**
+     * One measured run of this replay as {@link GuestReplay} takes it inside a guest: {@code key=value}
+     * arguments, one per option (long names without the dashes), with {@code trace} and
+     * {@code output} as the guest sees them, one run, the JSON summary, and no --kernel.
+     * {@link #fromGuestArgs} reads them back.
+     */
+    List<String> guestArgs(String traceInGuest, String outputInGuest) {
+        List<String> a = new ArrayList<>(List.of("trace=" + traceInGuest, "output=" + outputInGuest, "runs=1", "json=true"));
         if (backend != null) {
-            a.addAll(List.of("--backend", backend));
+            a.add("backend=" + backend);
         }
         if (resolve != null) {
-            a.addAll(List.of("--resolve", resolve));
+            a.add("resolve=" + resolve);
         }
-        if (threads > 0) {
-            a.addAll(List.of("--threads", Integer.toString(threads)));
-        }
-        a.addAll(List.of("--pace", pace, "--handler-threads", handlerThreads, "--wait", waitStrategy,
-                "--delay", delay, "--prefetch", prefetch, "--warmup", Integer.toString(warmup), "--compression", compression,
-                "--ring", Integer.toString(ring), "--cpu-idle", cpuIdle));
-        if (allowEmpty) {
-            a.add("--allow-empty");
-        }
-        if (verify) {
-            a.add("--verify");
-        }
+        a.addAll(List.of("threads=" + threads, "pace=" + pace, "handler-threads=" + handlerThreads, "wait=" + waitStrategy,
+                "delay=" + delay, "prefetch=" + prefetch, "warmup=" + warmup, "compression=" + compression, "ring=" + ring,
+                "cpu-idle=" + cpuIdle, "allow-empty=" + allowEmpty, "verify=" + verify));
         return a;
+    }
+
+    /**
+     * The replay that {@code args} from {@link #guestArgs} describe.
+     *
+     * @throws UsageError for an argument that is not {@code key=value} with a key of {@link #guestArgs}, or a
+     *                    number that is none
+     */
+    static ReplayCommand fromGuestArgs(List<String> args) {
+        ReplayCommand c = new ReplayCommand();
+        for (String arg : args) {
+            int eq = arg.indexOf('=');
+            if (eq <= 0) {
+                throw new UsageError("'" + arg + "' is not key=value");
+            }
+            String v = arg.substring(eq + 1);
+            try {
+                switch (arg.substring(0, eq)) {
+                    case "trace" -> c.trace = Path.of(v);
+                    case "output" -> c.output = Path.of(v);
+                    case "runs" -> c.runs = Integer.parseInt(v);
+                    case "json" -> c.json = Boolean.parseBoolean(v);
+                    case "backend" -> c.backend = v;
+                    case "resolve" -> c.resolve = v;
+                    case "threads" -> c.threads = Integer.parseInt(v);
+                    case "pace" -> c.pace = v;
+                    case "handler-threads" -> c.handlerThreads = v;
+                    case "wait" -> c.waitStrategy = v;
+                    case "delay" -> c.delay = v;
+                    case "prefetch" -> c.prefetch = v;
+                    case "warmup" -> c.warmup = Integer.parseInt(v);
+                    case "compression" -> c.compression = v;
+                    case "ring" -> c.ring = Integer.parseInt(v);
+                    case "cpu-idle" -> c.cpuIdle = v;
+                    case "allow-empty" -> c.allowEmpty = Boolean.parseBoolean(v);
+                    case "verify" -> c.verify = Boolean.parseBoolean(v);
+                    default -> throw new UsageError("unknown option '" + arg.substring(0, eq) + "'");
+                }
+            } catch (NumberFormatException e) {
+                throw new UsageError(arg.substring(0, eq) + ": '" + v + "' is not a number");
+            }
+        }
+        if (c.trace == null) {
+            throw new UsageError("no trace=");
+        }
+        return c;
     }
 
     /** Where the results go: -o, else TRACE-NAME.replay.arrow here; null with --no-results. */

@@ -52,7 +52,7 @@ final class VariantReplay {
                 .map(w -> new Choice(w, w, o -> o.waitStrategy(Options.parse(cl, WaitStrategy.class, w, "--wait")))).toList());
         long count = dims.stream().mapToLong(List::size).reduce(1, (x, y) -> x * y);
         if (count > MAX_VARIANTS) {
-            throw new CommandLine.ParameterException(cl, "the lists make " + count + " variants; at most " + MAX_VARIANTS
+            throw Options.usage(cl, "the lists make " + count + " variants; at most " + MAX_VARIANTS
                     + " (every variant costs a run per round)");
         }
         List<InterleavedReplay.Variant> out = new ArrayList<>();
@@ -79,7 +79,7 @@ final class VariantReplay {
         try {
             return Backend.parse(word);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, "--backend: " + e.getMessage());
+            throw Options.usage(cl, "--backend: " + e.getMessage());
         }
     }
 
@@ -87,7 +87,7 @@ final class VariantReplay {
         try {
             return Integer.parseInt(word);
         } catch (NumberFormatException e) {
-            throw new CommandLine.ParameterException(cl, "--handler-threads: '" + word + "' is not a number of threads");
+            throw Options.usage(cl, "--handler-threads: '" + word + "' is not a number of threads");
         }
     }
 
@@ -102,10 +102,10 @@ final class VariantReplay {
         for (String item : list.split(",", -1)) {
             String w = item.trim();
             if (w.isEmpty()) {
-                throw new CommandLine.ParameterException(cl, option + ": an empty item in '" + list + "'");
+                throw Options.usage(cl, option + ": an empty item in '" + list + "'");
             }
             if (!seen.add(w.toLowerCase(Locale.ROOT))) {
-                throw new CommandLine.ParameterException(cl, option + ": '" + w + "' is listed twice");
+                throw Options.usage(cl, option + ": '" + w + "' is listed twice");
             }
         }
         return List.copyOf(seen);
