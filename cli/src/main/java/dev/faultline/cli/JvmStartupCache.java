@@ -139,9 +139,13 @@ final class JvmStartupCache {
                 return null;
             }
             Files.createDirectories(lib.getParent());
-            Path partial = OutputFile.partial(lib);
-            Files.copy(in, partial, StandardCopyOption.REPLACE_EXISTING);
-            OutputFile.moveIntoPlace(partial, lib);
+            Path partial = Files.createTempFile(lib.getParent(), "." + name + ".", ".partial"); // one per faultline at once
+            try {
+                Files.copy(in, partial, StandardCopyOption.REPLACE_EXISTING);
+                OutputFile.moveIntoPlace(partial, lib);
+            } finally {
+                Files.deleteIfExists(partial);
+            }
             return lib;
         } catch (IOException e) {
             return null; // zstd-jni then unpacks it itself, as on the host

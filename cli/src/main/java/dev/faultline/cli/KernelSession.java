@@ -106,7 +106,7 @@ abstract sealed class KernelSession implements AutoCloseable {
     public abstract void close();
 
     /**
-     * The java command that runs this faultline's main class with the same class path and JVM flags;
+     * The java command that runs {@code main} (a main class of this faultline) with the same class path and JVM flags;
      * in a guest when {@code tmpdir} is not null, and with {@code jvmFlags} first (a guest's start-up
      * cache, see {@link JvmStartupCache}; a training run's).
      */

@@ -229,13 +229,12 @@ final class ReplayCommand implements Callable<Integer> {
         if (replacing) {
             err.println("faultline replay: kept the previous " + results + " as " + results + ".old");
         }
-        PrintWriter o = out;
         if (json) {
-            o.println(new ObjectMapper().writeValueAsString(toJson(plan, options, result)));
+            out.println(new ObjectMapper().writeValueAsString(toJson(plan, options, result)));
         } else {
-            print(plan, options, result, o);
+            print(plan, options, result, out);
         }
-        o.flush();
+        out.flush();
         boolean verifyFailed = result.runs().stream().anyMatch(r -> r.verified() != null && !r.verified().equals("ok"));
         return verifyFailed ? 1 : 0;
     }

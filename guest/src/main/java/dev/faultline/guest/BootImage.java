@@ -31,8 +31,8 @@ import java.util.HexFormat;
  * starts such an ELF in 32-bit mode at that entry with no loader and no decompression.
  *
  * <p>The ELF is unpacked from the bzImage's payload once per image (named by its release and the
- * SHA-256 of the bzImage) into {@code ~/.cache/faultline/vmlinux}, written beside its final name and
- * moved there complete. Invariant: {@code path} is a readable file; when {@code pvh} it is an ELF with
+ * SHA-256 of the bzImage) into {@code ~/.cache/faultline/vmlinux}, written under a temporary name
+ * beside its final one and moved there complete. Invariant: {@code path} is a readable file; when {@code pvh} it is an ELF with
  * the PVH note, else it is the bzImage and {@code why} says why the ELF is not used.
  *
  * @param path the file to boot
@@ -83,9 +83,11 @@ public record BootImage(Path path, boolean pvh, String why) {
         if (start + length > bz.length || length < 16) {
             return new BootImage(image, false, "its payload lies outside the file");
         }
-        Path partial = elf.resolveSibling("." + elf.getFileName() + ".partial");
+        Path partial = null;
         try {
             Files.createDirectories(elf.getParent());
+            // a name of its own: two faultlines unpacking the same kernel at once each move a whole file into place
+            partial = Files.createTempFile(elf.getParent(), "." + elf.getFileName() + ".", ".partial");
             try (InputStream in = CompressorStreamFactory.getSingleton().createCompressorInputStream(
                     new BufferedInputStream(new ByteArrayInputStream(bz, (int) start, (int) length)));
                  OutputStream out = Files.newOutputStream(partial)) {
@@ -184,7 +186,9 @@ public record BootImage(Path path, boolean pvh, String why) {
 
     private static void deleteQuietly(Path p) {
         try {
-            Files.deleteIfExists(p);
+            if (p != null) {
+                Files.deleteIfExists(p);
+            }
         } catch (IOException e) {
             // a leftover partial file is replaced by the next unpacking
         }

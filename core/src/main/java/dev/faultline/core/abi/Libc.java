@@ -20,7 +20,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * those stubs are most of a JVM's start where instructions are emulated (a guest under TCG: 4.4-6.5 s
  * for the two dozen shapes that binding each function once cost, against ~0.9 s for this one;
  * docs/kernels.md). The few libc functions that are not system calls ({@code memset}, {@code memcpy},
- * {@code memcmp}, {@code _exit}) are each bound at their first use.
+ * {@code memcmp}) are each bound at their first use.
  *
  * <p>Every function that can fail returns the kernel's convention: a non-negative result, or the
  * negative errno ({@code -EEXIST}). Nothing here throws or allocates, so these calls may sit on a
@@ -61,6 +61,7 @@ public final class Libc {
     private static final long SYS_sched_setscheduler = 144;
     private static final long SYS_prctl = 157;
     private static final long SYS_gettid = 186;
+    private static final long SYS_exit_group = 231;
     private static final long SYS_sched_setaffinity = 203;
     private static final long SYS_sched_getaffinity = 204;
     private static final long SYS_openat = 257;
@@ -87,11 +88,6 @@ public final class Libc {
     private static final class Memcmp {
         static final MethodHandle HANDLE = LINKER.downcallHandle(find("memcmp"),
                 FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-    }
-
-    /** {@code _exit}, bound at its first use. */
-    private static final class Exit {
-        static final MethodHandle HANDLE = LINKER.downcallHandle(find("_exit"), FunctionDescriptor.ofVoid(JAVA_INT));
     }
 
     /** Per-thread space for the captured errno and for ioctl argument structs. */
@@ -279,13 +275,13 @@ public final class Libc {
         return (int) syscall(SYS_fork, 0);
     }
 
-    /** {@code _exit(status)}: ends the process at once, without running Java shutdown hooks. */
+    /**
+     * {@code _exit(status)} (the {@code exit_group} system call): ends the process at once, without
+     * running Java shutdown hooks. Through the syscall handle, linked before any fork, so that a
+     * forked child (see {@link #fork}) can end itself without linking anything.
+     */
     public static void exit(int status) {
-        try {
-            Exit.HANDLE.invokeExact(status);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        syscall(SYS_exit_group, status);
     }
 
     /** {@code waitpid(pid, status, options)}: the pid, 0 (WNOHANG, still running) or -errno. */
