@@ -69,8 +69,6 @@ public final class Libc {
     private static final long SYS_pipe2 = 293;
     private static final long SYS_memfd_create = 319;
     private static final long SYS_pidfd_open = 434;
-    /** {@code AT_FDCWD}: a path relative to the working directory, for the *at calls. */
-    private static final long AT_FDCWD = -100;
 
     /** {@code memset}, bound at its first use. */
     private static final class Memset {
@@ -193,7 +191,7 @@ public final class Libc {
     /** {@code open(path, flags, mode)} (mode for O_CREAT and O_TMPFILE): the fd or -errno. */
     public static int open(String path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined()) {
-            return (int) syscall(SYS_openat, AT_FDCWD, arena.allocateFrom(path).address(), flags, mode, 0, 0);
+            return (int) syscall(SYS_openat, MmanAbi.AT_FDCWD, arena.allocateFrom(path).address(), flags, mode, 0, 0);
         }
     }
 
