@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A comparison as {@code faultline compare} prints it: the latency definition, one line per
- * percentile and group with the ratio, its 95% interval and verdict, the populate line, each
- * group's verdict, and the outcome in one line. The fleet job prints its fleet compare the same way.
+ * A comparison as {@code faultline compare} prints it: each side's file and kernel, the latency
+ * definition, one line per percentile and group with the ratio, its 95% interval and verdict, the
+ * populate line, each group's verdict, and the outcome in one line. The fleet job prints its fleet compare the same way.
  */
 public final class ComparisonTable {
     private ComparisonTable() {
@@ -26,6 +26,9 @@ public final class ComparisonTable {
      */
     public static Comparison.Outcome print(PrintWriter o, TraceAnalysis a, TraceAnalysis b, List<GroupComparison> groups,
                                            LatencySource source, boolean asked, double threshold, Path report) {
+        // which side is which, by file and kernel: a cross-kernel replay's two files differ in little else
+        o.printf(Locale.ROOT, "%-10s %s  (kernel %s)%n", "base", a.file(), a.header().kernel());
+        o.printf(Locale.ROOT, "%-10s %s  (kernel %s)%n", "candidate", b.file(), b.header().kernel());
         o.println("latency: " + source.description() + (!asked && !a.sources().isEmpty() && !b.sources().isEmpty()
                 && (a.sources().getFirst() != source || b.sources().getFirst() != source)
                 ? " (the definition both sides have: the base's own is " + a.sources().getFirst().shortName() + ", the candidate's "

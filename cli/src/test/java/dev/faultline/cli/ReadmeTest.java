@@ -26,8 +26,8 @@ class ReadmeTest {
                 || line.contains("start-handler")) {
             return "needs a live handler to capture (QemuPostcopyTest and PassiveRecordTest capture real ones)";
         }
-        if (line.contains("--kernel")) {
-            return "boots kernels in guests (KernelCommandTest does)";
+        if (line.contains("--kernel") || line.contains(".6.1.0-")) {
+            return "boots kernels in guests, or reads the files that writes (KernelCommandTest does both)";
         }
         if (line.contains(" demo") || line.contains("run-tests")) {
             return "the demo and the test run themselves (DemoCommandTest runs the demo)";
