@@ -300,7 +300,9 @@ class PassiveRecordTest {
         // the capture has no wake time: compared with its replay on fault -> resolve, which both have, or refused
         CliRun compare = CliRun.of("compare", t.toString(), r.toString(), "-o", dir.resolve("cmp").toString());
         assertTrue(compare.exit() == 0 || compare.exit() == 3, compare.out() + compare.err());
-        assertTrue(compare.out().startsWith("latency: fault -> resolve: t_resolve_end - t_fault (the definition both sides have"),
+        List<String> said = compare.out().lines().toList();
+        assertTrue(said.get(0).startsWith("base       " + t + "  (kernel "), compare.out());
+        assertTrue(said.get(2).startsWith("latency: fault -> resolve: t_resolve_end - t_fault (the definition both sides have"),
                 compare.out());
         CliRun endToEnd = CliRun.of("compare", t.toString(), r.toString(), "--latency", "end-to-end", "-o", dir.resolve("e2e").toString());
         assertEquals(1, endToEnd.exit(), endToEnd.out() + endToEnd.err());

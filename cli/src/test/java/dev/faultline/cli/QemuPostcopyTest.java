@@ -260,7 +260,9 @@ class QemuPostcopyTest {
         CliRun compare = CliRun.of("compare", trace.toString(), results.toString(), "-o", dir.resolve("cmp-" + ram.name()).toString(),
                 "--allow-missing");
         assertTrue(compare.exit() == 0 || compare.exit() == 3, compare.out() + compare.err());
-        assertTrue(compare.out().startsWith("latency: fault -> resolve: t_resolve_end - t_fault (the definition both sides have"),
+        List<String> said = compare.out().lines().toList();
+        assertTrue(said.get(0).startsWith("base       " + trace + "  (kernel "), compare.out());
+        assertTrue(said.get(2).startsWith("latency: fault -> resolve: t_resolve_end - t_fault (the definition both sides have"),
                 compare.out());
         if (ram == PostcopyMigration.Ram.ANON && HugePages.free(2 << 20) >= 48) {
             CliRun huge = CliRun.of("replay", trace.toString(), "--delay", "recorded", "--backend", "hugetlb2m", "--resolve", "copy",
