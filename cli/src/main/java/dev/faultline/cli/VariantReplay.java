@@ -6,6 +6,7 @@ import dev.faultline.analysis.By;
 import dev.faultline.analysis.TraceAnalysis;
 import dev.faultline.collector.handler.WaitStrategy;
 import dev.faultline.core.region.Backend;
+import dev.faultline.core.uffd.ResolveIoctl;
 import dev.faultline.replay.Delay;
 import dev.faultline.replay.InterleavedReplay;
 import dev.faultline.replay.ReplayOptions;
@@ -42,14 +43,39 @@ final class VariantReplay {
      */
     static List<InterleavedReplay.Variant> variants(CommandLine cl, ReplayOptions base, String backends, String resolves,
                                                     String delays, String handlerThreads, String waits) {
+        // each word is parsed here, once, and the choices capture what it parsed to, never cl: a lambda that captured
+        // the CommandLine would load picocli's 72 KB CommandLine class in a guest, which has none (GuestReplay)
         List<List<Choice>> dims = new ArrayList<>();
-        dims.add(items(cl, backends, "--backend").stream().map(w -> new Choice(w, w, o -> o.backend(backend(cl, w)))).toList());
-        dims.add(items(cl, resolves, "--resolve").stream().map(w -> new Choice(w, w, o -> o.resolve(Options.resolveOp(cl, w)))).toList());
-        dims.add(items(cl, delays, "--delay").stream().map(w -> new Choice("delay" + w, w, o -> o.delay(delay(cl, w)))).toList());
-        dims.add(items(cl, handlerThreads, "--handler-threads").stream()
-                .map(w -> new Choice(w + "handlers", w, o -> o.handlerThreads(threads(cl, w)))).toList());
-        dims.add(items(cl, waits, "--wait").stream()
-                .map(w -> new Choice(w, w, o -> o.waitStrategy(Options.parse(cl, WaitStrategy.class, w, "--wait")))).toList());
+        List<Choice> choices = new ArrayList<>();
+        for (String w : items(cl, backends, "--backend")) {
+            Backend b = w == null ? null : backend(cl, w);
+            choices.add(new Choice(w, w, o -> o.backend(b)));
+        }
+        dims.add(choices);
+        choices = new ArrayList<>();
+        for (String w : items(cl, resolves, "--resolve")) {
+            ResolveIoctl r = w == null ? null : Options.resolveOp(cl, w);
+            choices.add(new Choice(w, w, o -> o.resolve(r)));
+        }
+        dims.add(choices);
+        choices = new ArrayList<>();
+        for (String w : items(cl, delays, "--delay")) {
+            Delay d = w == null ? null : delay(cl, w);
+            choices.add(new Choice("delay" + w, w, o -> o.delay(d)));
+        }
+        dims.add(choices);
+        choices = new ArrayList<>();
+        for (String w : items(cl, handlerThreads, "--handler-threads")) {
+            int n = w == null ? 0 : threads(cl, w);
+            choices.add(new Choice(w + "handlers", w, o -> o.handlerThreads(n)));
+        }
+        dims.add(choices);
+        choices = new ArrayList<>();
+        for (String w : items(cl, waits, "--wait")) {
+            WaitStrategy ws = w == null ? null : Options.parse(cl, WaitStrategy.class, w, "--wait");
+            choices.add(new Choice(w, w, o -> o.waitStrategy(ws)));
+        }
+        dims.add(choices);
         long count = dims.stream().mapToLong(List::size).reduce(1, (x, y) -> x * y);
         if (count > MAX_VARIANTS) {
             throw Options.usage(cl, "the lists make " + count + " variants; at most " + MAX_VARIANTS
