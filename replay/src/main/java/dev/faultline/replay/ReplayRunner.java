@@ -23,6 +23,8 @@ import dev.faultline.core.region.Region;
 import dev.faultline.core.region.SystemMemory;
 import dev.faultline.core.trace.EventKind;
 import dev.faultline.core.trace.RegionInfo;
+import dev.faultline.core.trace.RowSink;
+import dev.faultline.core.trace.RowSpill;
 import dev.faultline.core.trace.ScratchFile;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceHeader;
@@ -108,10 +110,21 @@ public final class ReplayRunner {
     private TraceWriter writer;
     private int warmUpRuns;
     private String cpuIdle;
+    private boolean spillRows;
 
     public ReplayRunner(ReplayPlan plan, ReplayOptions options) {
         this.plan = plan;
         this.options = options;
+    }
+
+    /**
+     * Has every run record its rows into a flat {@link RowSpill}, written into the results file only
+     * after the run: no Arrow is set up, and so neither Arrow nor Jackson initialised, before the
+     * first run's first fault. A replay in a guest runs so (under TCG that was seconds of its start).
+     */
+    public ReplayRunner spillRows() {
+        spillRows = true;
+        return this;
     }
 
     /** Ends the current run's touches early; {@link #run} then removes the partial results and throws. */
@@ -306,15 +319,27 @@ public final class ReplayRunner {
             long prefetchNanos = 0;
             TouchRun.Timing timing = new TouchRun.Timing(0, 0);
             Pusher pusher = null;
+            RowSpill spill = null;
+            TraceHeader header = null;
             Toucher[] touchers = touchers(handled, handler);
             try {
                 List<RecordRing> rings = new ArrayList<>(handler.rings());
                 if (pushRing != null) {
                     rings.add(pushRing);
                 }
+                // the header before the run: its start time is the run's, however long after it the rows are written
+                header = header(command, uffd.features(), handled);
                 // an unmeasured run records too, into a scratch file: it warms the very code the measured runs use
-                TraceWriter into = measured ? writer(partial, command, uffd.features(), handled)
-                        : scratch(header(command, uffd.features(), handled), closers);
+                RowSink into;
+                if (spillRows) {
+                    ScratchFile file = ScratchFile.create();
+                    closers.add(file);
+                    spill = RowSpill.create(file.path());
+                    closers.add(spill);
+                    into = spill;
+                } else {
+                    into = measured ? writer(partial, header) : scratch(header, closers);
+                }
                 recorder = new TraceRecorder(into, run, rings, handler.clocks());
                 if (prefetch) {
                     long t0 = System.nanoTime();
@@ -347,6 +372,9 @@ public final class ReplayRunner {
             if (failure != null) {
                 throw new ReplayException((measured ? "run " + run : "a warm-up run") + " failed: " + failure.getMessage()
                         + "; no results were written", failure);
+            }
+            if (spill != null && measured) {
+                spill.copyTo(writer(partial, header));
             }
             String verified = options.verify() ? verify(handled, policies) : null;
             return new RunResult(run, handler.faults(), TouchRun.done(touchers), timing.nanos(), timing.jitNanos(), prefetched, prefetchNanos,
@@ -390,9 +418,9 @@ public final class ReplayRunner {
         return touchers;
     }
 
-    private TraceWriter writer(Path partial, String command, long features, List<HandledRegion> handled) throws IOException {
+    private TraceWriter writer(Path partial, TraceHeader header) throws IOException {
         if (writer == null) {
-            writer = TraceWriter.create(partial, header(command, features, handled), options.compression(), true);
+            writer = TraceWriter.create(partial, header, options.compression(), true);
         }
         return writer;
     }

@@ -4,6 +4,7 @@ import dev.faultline.core.abi.Libc;
 import dev.faultline.core.abi.MmanAbi;
 import dev.faultline.core.trace.Compression;
 import dev.faultline.core.trace.EventKind;
+import dev.faultline.core.trace.RowSink;
 import dev.faultline.core.trace.TraceEvent;
 import dev.faultline.core.trace.TraceHeader;
 import dev.faultline.core.trace.TraceWriter;
@@ -62,8 +63,9 @@ public final class TraceRecorder implements AutoCloseable {
     /** Footer key: nanoseconds from start to close. */
     public static final String FOOTER_DURATION = "duration_ns";
 
-    private final TraceWriter writer;
-    private final boolean ownsWriter;
+    private final RowSink writer;
+    /** The writer when this recorder made it (and writes its footer and closes it), else null. */
+    private final TraceWriter owned;
     private final int run;
     private final RecordRing[] rings;
     private final TouchClock[] clocks;
@@ -94,17 +96,17 @@ public final class TraceRecorder implements AutoCloseable {
     }
 
     /**
-     * Records into a writer the caller owns (e.g. one replay run of several into one results file):
-     * every row gets {@code run} in its run column, and {@link #close} drains and flushes but
-     * neither writes a footer nor closes the writer.
+     * Records into a sink the caller owns (e.g. one replay run of several into one results file, or
+     * a run's {@link dev.faultline.core.trace.RowSpill}): every row gets {@code run} in its run
+     * column, and {@link #close} drains and flushes but neither writes a footer nor closes the sink.
      */
-    public TraceRecorder(TraceWriter writer, int run, List<RecordRing> rings, TouchClock[] clocks) {
+    public TraceRecorder(RowSink writer, int run, List<RecordRing> rings, TouchClock[] clocks) {
         this(writer, false, run, rings, clocks);
     }
 
-    private TraceRecorder(TraceWriter writer, boolean ownsWriter, int run, List<RecordRing> rings, TouchClock[] clocks) {
+    private TraceRecorder(RowSink writer, boolean ownsWriter, int run, List<RecordRing> rings, TouchClock[] clocks) {
         this.writer = writer;
-        this.ownsWriter = ownsWriter;
+        this.owned = ownsWriter ? (TraceWriter) writer : null;
         this.run = run;
         this.rings = rings.toArray(RecordRing[]::new);
         this.clocks = clocks.clone();
@@ -268,7 +270,7 @@ public final class TraceRecorder implements AutoCloseable {
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
         }
-        if (!ownsWriter) {
+        if (owned == null) {
             if (failure == null) {
                 writer.flush();
                 flushed = writer.rowsFlushed();
@@ -278,13 +280,13 @@ public final class TraceRecorder implements AutoCloseable {
         }
         try {
             if (failure == null) {
-                writer.putFooter(FOOTER_LOST, Long.toString(lost()));
-                writer.putFooter(FOOTER_DURATION, Long.toString(System.nanoTime() - started));
+                owned.putFooter(FOOTER_LOST, Long.toString(lost()));
+                owned.putFooter(FOOTER_DURATION, Long.toString(System.nanoTime() - started));
                 for (int i = 0; i + 1 < footer.length; i += 2) {
-                    writer.putFooter(footer[i], footer[i + 1]);
+                    owned.putFooter(footer[i], footer[i + 1]);
                 }
             }
-            writer.close();
+            owned.close();
         } catch (IOException | RuntimeException e) {
             if (failure == null) {
                 throw e;
