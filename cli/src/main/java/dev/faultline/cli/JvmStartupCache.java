@@ -3,6 +3,7 @@ package dev.faultline.cli;
 import dev.faultline.analysis.Report;
 import dev.faultline.core.trace.OutputFile;
 import dev.faultline.guest.KernelCache;
+import dev.faultline.replay.plan.PlanFile;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -188,8 +189,15 @@ final class JvmStartupCache {
         }
         Path made = work.resolve("training.aot");
         // the replay as guests run it: through GuestReplay, so the cache holds what their JVMs load
-        why = run(work, GuestReplay.class, List.of("-XX:AOTCacheOutput=" + made),
-                List.of("trace=" + trace, "output=" + work.resolve("training.replay.arrow"), "runs=1", "warmup=0"), "replay");
+        // through a plan as the host hands it to guests, so the cache holds what their JVMs load before the first fault
+        Path plan = work.resolve("training.plan");
+        try {
+            PlanFile.write(ReplayCommand.fromGuestArgs(List.of("trace=" + trace, "warmup=0")).plan(), plan);
+        } catch (IOException | RuntimeException e) {
+            return "cannot plan the training replay: " + e.getMessage();
+        }
+        why = run(work, GuestReplay.class, List.of("-XX:AOTCacheOutput=" + made), List.of("trace=" + trace, "plan=" + plan,
+                "output=" + work.resolve("training.replay.arrow"), "runs=1", "warmup=0"), "replay");
         if (why != null) {
             return why;
         }

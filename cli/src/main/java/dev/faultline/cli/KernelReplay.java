@@ -15,6 +15,8 @@ import dev.faultline.guest.GuestConfig;
 import dev.faultline.guest.GuestException;
 import dev.faultline.guest.GuestVm;
 import dev.faultline.replay.ResultsMerge;
+import dev.faultline.replay.plan.PlanFile;
+import dev.faultline.replay.plan.ReplayPlan;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -38,6 +40,8 @@ import java.util.Map;
  * dropped after one line saying why; the others go on.
  */
 final class KernelReplay {
+    /** The plan's file name in each session's scratch directory. */
+    private static final String PLAN = "replay.plan";
     /** One kernel's side: its session while it runs, its run files, and why it stopped if it did. */
     static final class Side {
         final KernelTarget target;
@@ -62,10 +66,11 @@ final class KernelReplay {
      * Runs it all.
      *
      * @param replay     the replay every run repeats, one measured run at a time (its trace, options and --json)
+     * @param plan       its plan, which every run is handed instead of reading the trace
      * @param output     the results file name the kernels' names are put into (null: TRACE-NAME.replay.arrow)
      * @return the exit status: 0 when every kernel did every run, 1 when one was refused or failed
      */
-    static int run(ReplayCommand replay, int runs, Path output, List<KernelTarget> targets, GuestConfig config,
+    static int run(ReplayCommand replay, ReplayPlan plan, int runs, Path output, List<KernelTarget> targets, GuestConfig config,
                    Compression compression, String command, PrintWriter out, PrintWriter err) throws IOException {
         Path trace = replay.trace;
         if (!Files.isReadable(trace)) {
@@ -88,6 +93,11 @@ final class KernelReplay {
                 }
             }
             String traceArg = visibleTrace(trace, sides);
+            for (Side s : sides) {
+                if (s.session != null) {
+                    PlanFile.write(plan, s.session.scratch.resolve(PLAN)); // the guests read no Arrow before their first fault
+                }
+            }
             for (int run = 0; run < runs; run++) {
                 for (Side s : sides) {
                     if (s.failure != null) {
@@ -95,7 +105,7 @@ final class KernelReplay {
                     }
                     String name = "run-" + run + ".arrow";
                     List<String> args = replay.guestArgs(s.session.scratch.resolve("trace.arrow").toFile().exists()
-                            ? s.session.path("trace.arrow") : traceArg, s.session.path(name));
+                            ? s.session.path("trace.arrow") : traceArg, s.session.path(PLAN), s.session.path(name));
                     String label = s.target.label();
                     int shown = run + 1;
                     long handedOver = System.nanoTime();

@@ -14,6 +14,7 @@ import dev.faultline.replay.Pace;
 import dev.faultline.replay.ReplayOptions;
 import dev.faultline.replay.ReplayRunner;
 import dev.faultline.replay.RunResult;
+import dev.faultline.replay.plan.PlanFile;
 import dev.faultline.replay.plan.ReplayPlan;
 import dev.faultline.replay.plan.ReplayPlanner;
 import org.HdrHistogram.Histogram;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,6 +80,9 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "TRACE", description = "The trace to replay (from 'faultline record', a capture, or traces/).")
     Path trace;
+
+    /** The trace already planned by the host ({@link PlanFile}), where a guest runs this replay; else null. */
+    Path planFile;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
             description = "The results file (default: TRACE-NAME.replay.arrow here). An existing file is kept as FILE.old.")
@@ -189,11 +194,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     private Integer replay(CommandLine cl, PrintWriter out, PrintWriter err, String commandLine, Pace p, boolean prefetchAll)
             throws Exception {
-        ReplayOptions base = new ReplayOptions(null, threads, p, null, 1, WaitStrategy.SPIN, Delay.NONE, prefetchAll, runs, warmup,
-                verify, Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty,
-                Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle"));
-        List<InterleavedReplay.Variant> variants = VariantReplay.variants(cl, base, backend, resolve, delay, handlerThreads,
-                waitStrategy);
+        List<InterleavedReplay.Variant> variants = variants(cl, p, prefetchAll);
         if (variants.size() > 1) {
             if (guests.any()) {
                 throw Options.usage(cl, "--kernel replays one variant: give --backend, --resolve, --delay, "
@@ -203,15 +204,19 @@ final class ReplayCommand implements Callable<Integer> {
                     : Path.of(stem(trace) + ".replay.arrow"), json, commandLine, out, err);
         }
         ReplayOptions options = variants.getFirst().options();
-        ReplayPlan plan = ReplayPlanner.plan(trace, options);
+        // in a guest the host has planned the trace already: reading it would set up Arrow before the first fault
+        ReplayPlan plan = planFile != null ? PlanFile.read(planFile) : ReplayPlanner.plan(trace, options);
         if (guests.any()) {
             if (runs < 1) {
                 throw Options.usage(cl, "--runs: at least 1 with --kernel");
             }
-            return KernelReplay.run(this, runs, resultsFile(), guests.targets(cl), guests.config(cl), options.compression(),
+            return KernelReplay.run(this, plan, runs, resultsFile(), guests.targets(cl), guests.config(cl), options.compression(),
                     commandLine, out, err);
         }
         ReplayRunner runner = new ReplayRunner(plan, options);
+        if (planFile != null) {
+            runner.spillRows(); // nor is Arrow's writer set up before the first fault
+        }
         runner.check(); // refuse before mapping anything or touching any file
         Path results = resultsFile();
         boolean replacing = results != null && Files.exists(results);
@@ -239,14 +244,38 @@ final class ReplayCommand implements Callable<Integer> {
         return verifyFailed ? 1 : 0;
     }
 
+    /** The variants the options' lists make (one when no option holds a list). */
+    private List<InterleavedReplay.Variant> variants(CommandLine cl, Pace p, boolean prefetchAll) {
+        ReplayOptions base = new ReplayOptions(null, threads, p, null, 1, WaitStrategy.SPIN, Delay.NONE, prefetchAll, runs, warmup,
+                verify, Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty,
+                Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle"));
+        return VariantReplay.variants(cl, base, backend, resolve, delay, handlerThreads, waitStrategy);
+    }
+
+    /**
+     * The plan of this replay of one variant, as the host hands it to guests ({@link PlanFile}); for
+     * a replay made by {@link #fromGuestArgs} without a plan (the start-up cache's training run).
+     *
+     * @throws UsageError for options that make more than one variant or do not parse
+     */
+    ReplayPlan plan() throws IOException {
+        List<InterleavedReplay.Variant> variants = variants(null, Pace.parse(pace), prefetch.equalsIgnoreCase("working-set"));
+        if (variants.size() != 1) {
+            throw new UsageError("a plan is of one variant, not " + variants.size());
+        }
+        return ReplayPlanner.plan(trace, variants.getFirst().options());
+    }
+
     /**
      * One measured run of this replay as {@link GuestReplay} takes it inside a guest: {@code key=value}
-     * arguments, one per option (long names without the dashes), with {@code trace} and
-     * {@code output} as the guest sees them, one run, the JSON summary, and no --kernel.
+     * arguments, one per option (long names without the dashes), with {@code trace}, the host's
+     * {@code plan} of it ({@link PlanFile}) and {@code output} as the guest sees them, one run, the
+     * JSON summary, and no --kernel.
      * {@link #fromGuestArgs} reads them back.
      */
-    List<String> guestArgs(String traceInGuest, String outputInGuest) {
-        List<String> a = new ArrayList<>(List.of("trace=" + traceInGuest, "output=" + outputInGuest, "runs=1", "json=true"));
+    List<String> guestArgs(String traceInGuest, String planInGuest, String outputInGuest) {
+        List<String> a = new ArrayList<>(List.of("trace=" + traceInGuest, "plan=" + planInGuest, "output=" + outputInGuest, "runs=1",
+                "json=true"));
         if (backend != null) {
             a.add("backend=" + backend);
         }
@@ -276,6 +305,7 @@ final class ReplayCommand implements Callable<Integer> {
             try {
                 switch (arg.substring(0, eq)) {
                     case "trace" -> c.trace = Path.of(v);
+                    case "plan" -> c.planFile = Path.of(v);
                     case "output" -> c.output = Path.of(v);
                     case "runs" -> c.runs = Integer.parseInt(v);
                     case "json" -> c.json = Boolean.parseBoolean(v);
