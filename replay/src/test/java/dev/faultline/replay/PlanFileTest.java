@@ -114,7 +114,7 @@ class PlanFileTest {
         assertEquals(a.faultsByIoctl(), b.faultsByIoctl(), what);
         assertEquals(a.folded(), b.folded(), what);
         assertEquals(a.skipped(), b.skipped(), what);
-        assertEquals(a.serviceTimes(), b.serviceTimes(), what);
+        assertEquals(0, b.serviceTimes().getTotalCount(), "a plan read back has no service times: " + what);
         assertEquals(a.plannedFaults(), b.plannedFaults(), what);
     }
 }

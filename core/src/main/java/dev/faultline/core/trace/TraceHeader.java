@@ -63,8 +63,13 @@ public record TraceHeader(String version, String kernel, String host, long featu
 
     /** A header for a trace recorded now on this machine. */
     public static TraceHeader now(String source, String command, long features, List<RegionInfo> regions) {
+        return startedAt(Instant.now(), source, command, features, regions);
+    }
+
+    /** A header for a trace recorded on this machine from {@code start} on. */
+    public static TraceHeader startedAt(Instant start, String source, String command, long features, List<RegionInfo> regions) {
         return new TraceHeader(FaultlineVersion.get(), CapabilityProbe.kernelRelease(), hostName(), features,
-                source, command, Instant.now().toString(), regions, Map.of());
+                source, command, start.toString(), regions, Map.of());
     }
 
     /** This header with one more extra key. */
