@@ -188,8 +188,8 @@ final class JvmStartupCache {
             return why;
         }
         Path made = work.resolve("training.aot");
-        // the replay as guests run it: through GuestReplay, so the cache holds what their JVMs load
-        // through a plan as the host hands it to guests, so the cache holds what their JVMs load before the first fault
+        // the replay as guests run it: through GuestReplay and a plan as the host hands them one, so the cache holds
+        // what their JVMs load
         Path plan = work.resolve("training.plan");
         try {
             PlanFile.write(ReplayCommand.fromGuestArgs(List.of("trace=" + trace, "warmup=0")).plan(), plan);
