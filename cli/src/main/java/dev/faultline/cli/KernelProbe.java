@@ -40,13 +40,12 @@ final class KernelProbe {
     /** Probes {@code backends} under every target in turn, telling {@code err} what it does. */
     static List<Column> run(List<KernelTarget> targets, GuestConfig config, List<Backend> backends, Path work, PrintWriter err) {
         List<Column> columns = new ArrayList<>();
-        List<String> args = new ArrayList<>(List.of("probe", "--json", "--backend"));
-        args.add(String.join(",", backends.stream().map(Backend::label).toList()));
+        List<String> args = GuestProbe.args(backends);
         for (int i = 0; i < targets.size(); i++) {
             KernelTarget t = targets.get(i);
             long start = System.nanoTime();
             try (KernelSession s = KernelSession.open(t, config, work.resolve("kernel-" + i), err)) {
-                GuestVm.Result r = s.faultline(args, null);
+                GuestVm.Result r = s.java(GuestProbe.class, args, null);
                 if (r.exit() != 0) {
                     String why = KernelSession.why(r);
                     columns.add(new Column(t, s.describe(), null, "the probe failed: " + why));
