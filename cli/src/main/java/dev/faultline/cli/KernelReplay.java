@@ -22,7 +22,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -92,7 +91,8 @@ final class KernelReplay {
                     fail(s, e, err);
                 }
             }
-            String traceArg = visibleTrace(trace, sides);
+            // the guests read the plan, not the trace: its path only names it, wherever it lies
+            String traceArg = trace.toAbsolutePath().normalize().toString();
             for (Side s : sides) {
                 if (s.session != null) {
                     PlanFile.write(plan, s.session.scratch.resolve(PLAN)); // the guests read no Arrow before their first fault
@@ -104,8 +104,7 @@ final class KernelReplay {
                         continue;
                     }
                     String name = "run-" + run + ".arrow";
-                    List<String> args = replay.guestArgs(s.session.scratch.resolve("trace.arrow").toFile().exists()
-                            ? s.session.path("trace.arrow") : traceArg, s.session.path(PLAN), s.session.path(name));
+                    List<String> args = replay.guestArgs(traceArg, s.session.path(PLAN), s.session.path(name));
                     String label = s.target.label();
                     int shown = run + 1;
                     long handedOver = System.nanoTime();
@@ -183,26 +182,6 @@ final class KernelReplay {
     private static void fail(Side s, GuestException e, PrintWriter err) {
         s.failure = e.getMessage();
         KernelSession.report("replay", e, err);
-    }
-
-    /**
-     * The trace as the runs see it: its own path, which every guest sees on the read-only host root,
-     * unless it lies where a guest has its own file systems (/run, /proc, /sys, /dev): then a copy in
-     * each session's scratch directory.
-     */
-    private static String visibleTrace(Path trace, List<Side> sides) throws IOException {
-        Path abs = trace.toAbsolutePath().normalize();
-        for (String hidden : List.of("/run/", "/proc/", "/sys/", "/dev/")) {
-            if (abs.toString().startsWith(hidden)) {
-                for (Side s : sides) {
-                    if (s.session != null) {
-                        Files.copy(abs, s.session.scratch.resolve("trace.arrow"), StandardCopyOption.REPLACE_EXISTING);
-                    }
-                }
-                return null;
-            }
-        }
-        return abs.toString();
     }
 
     private static long firstFault(Path file) throws IOException {
