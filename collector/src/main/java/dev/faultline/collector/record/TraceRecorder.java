@@ -92,7 +92,11 @@ public final class TraceRecorder implements AutoCloseable {
      */
     public TraceRecorder(Path file, TraceHeader header, Compression compression, List<RecordRing> rings,
                          TouchClock[] clocks) throws IOException {
-        this(TraceWriter.create(file, header, compression), true, -1, rings, clocks);
+        this(TraceWriter.create(file, header, compression), rings, clocks);
+    }
+
+    private TraceRecorder(TraceWriter owned, List<RecordRing> rings, TouchClock[] clocks) {
+        this(owned, owned, -1, rings, clocks);
     }
 
     /**
@@ -101,12 +105,12 @@ public final class TraceRecorder implements AutoCloseable {
      * column, and {@link #close} drains and flushes but neither writes a footer nor closes the sink.
      */
     public TraceRecorder(RowSink writer, int run, List<RecordRing> rings, TouchClock[] clocks) {
-        this(writer, false, run, rings, clocks);
+        this(writer, null, run, rings, clocks);
     }
 
-    private TraceRecorder(RowSink writer, boolean ownsWriter, int run, List<RecordRing> rings, TouchClock[] clocks) {
+    private TraceRecorder(RowSink writer, TraceWriter owned, int run, List<RecordRing> rings, TouchClock[] clocks) {
         this.writer = writer;
-        this.owned = ownsWriter ? (TraceWriter) writer : null;
+        this.owned = owned;
         this.run = run;
         this.rings = rings.toArray(RecordRing[]::new);
         this.clocks = clocks.clone();
