@@ -166,35 +166,19 @@ final class ReplayCommand implements Callable<Integer> {
      * @param commandLine the command as the results file records it
      */
     Integer run(CommandLine cl, PrintWriter out, PrintWriter err, String commandLine) throws Exception {
-        Pace p;
-        try {
-            p = Pace.parse(pace);
-        } catch (IllegalArgumentException e) {
-            throw Options.usage(cl, e.getMessage());
-        }
-        boolean prefetchAll = switch (prefetch.toLowerCase(Locale.ROOT)) {
-            case "working-set" -> true;
-            case "none" -> false;
-            default -> throw Options.usage(cl, "--prefetch: unknown value '" + prefetch
-                    + "' (expected working-set or none)");
-        };
-        if (ring < 1) {
-            throw Options.usage(cl, "--ring must be at least 1 row, not " + ring + " (a row that finds the ring "
-                    + "full is dropped and counted as lost)");
-        }
+        List<InterleavedReplay.Variant> variants = variants(cl);
         Path results = resultsFile();
         if (results != null) {
             OutputFile.refuseInput(results, trace);
         }
         // a wrong -o is refused before anything runs, and a second replay to the same -o while this one writes it
         try (OutputFile.Claim claim = results == null ? null : OutputFile.claim(results)) {
-            return replay(cl, out, err, commandLine, p, prefetchAll);
+            return replay(cl, out, err, commandLine, variants);
         }
     }
 
-    private Integer replay(CommandLine cl, PrintWriter out, PrintWriter err, String commandLine, Pace p, boolean prefetchAll)
-            throws Exception {
-        List<InterleavedReplay.Variant> variants = variants(cl, p, prefetchAll);
+    private Integer replay(CommandLine cl, PrintWriter out, PrintWriter err, String commandLine,
+                           List<InterleavedReplay.Variant> variants) throws Exception {
         if (variants.size() > 1) {
             if (guests.any()) {
                 throw Options.usage(cl, "--kernel replays one variant: give --backend, --resolve, --delay, "
@@ -244,8 +228,28 @@ final class ReplayCommand implements Callable<Integer> {
         return verifyFailed ? 1 : 0;
     }
 
-    /** The variants the options' lists make (one when no option holds a list). */
-    private List<InterleavedReplay.Variant> variants(CommandLine cl, Pace p, boolean prefetchAll) {
+    /**
+     * The options, checked, and the variants their lists make (one when no option holds a list).
+     *
+     * @param cl the command line usage errors blame; null where there is none (they are then {@link UsageError}s)
+     */
+    private List<InterleavedReplay.Variant> variants(CommandLine cl) {
+        Pace p;
+        try {
+            p = Pace.parse(pace);
+        } catch (IllegalArgumentException e) {
+            throw Options.usage(cl, e.getMessage());
+        }
+        boolean prefetchAll = switch (prefetch.toLowerCase(Locale.ROOT)) {
+            case "working-set" -> true;
+            case "none" -> false;
+            default -> throw Options.usage(cl, "--prefetch: unknown value '" + prefetch
+                    + "' (expected working-set or none)");
+        };
+        if (ring < 1) {
+            throw Options.usage(cl, "--ring must be at least 1 row, not " + ring + " (a row that finds the ring "
+                    + "full is dropped and counted as lost)");
+        }
         ReplayOptions base = new ReplayOptions(null, threads, p, null, 1, WaitStrategy.SPIN, Delay.NONE, prefetchAll, runs, warmup,
                 verify, Options.parse(cl, Compression.class, compression, "--compression"), ring, allowEmpty,
                 Options.parse(cl, CpuIdle.class, cpuIdle, "--cpu-idle"));
@@ -259,7 +263,7 @@ final class ReplayCommand implements Callable<Integer> {
      * @throws UsageError for options that make more than one variant or do not parse
      */
     ReplayPlan plan() throws IOException {
-        List<InterleavedReplay.Variant> variants = variants(null, Pace.parse(pace), prefetch.equalsIgnoreCase("working-set"));
+        List<InterleavedReplay.Variant> variants = variants(null);
         if (variants.size() != 1) {
             throw new UsageError("a plan is of one variant, not " + variants.size());
         }
