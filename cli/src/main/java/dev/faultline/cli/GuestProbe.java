@@ -4,7 +4,6 @@ import dev.faultline.core.probe.CapabilityProbe;
 import dev.faultline.core.probe.ProbeReport;
 import dev.faultline.core.region.Backend;
 
-import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,26 +27,14 @@ final class GuestProbe {
     }
 
     public static void main(String[] args) {
-        PrintWriter out = new PrintWriter(System.out, true);
-        PrintWriter err = new PrintWriter(System.err, true);
-        int exit;
-        try {
+        GuestMain.run("probe", (out, err) -> {
             List<Backend> backends = backends(args);
             long start = System.nanoTime();
             ProbeReport report = new CapabilityProbe().run(backends, b -> err.println("probing " + b));
             err.println("probed " + report.cells().size() + " cells in " + Units.nanos(System.nanoTime() - start));
             out.println(ProbeCommand.toJson(report));
-            exit = 0;
-        } catch (UsageError e) {
-            err.println("faultline probe: " + e.getMessage());
-            exit = 2;
-        } catch (Exception e) {
-            err.println("faultline probe: " + Faultline.oneLine(e));
-            exit = Faultline.EXIT_FAILED;
-        }
-        out.flush();
-        err.flush();
-        System.exit(exit);
+            return 0;
+        });
     }
 
     private static List<Backend> backends(String[] args) {

@@ -1,6 +1,5 @@
 package dev.faultline.cli;
 
-import java.io.PrintWriter;
 import java.util.List;
 
 /**
@@ -20,25 +19,7 @@ final class GuestReplay {
     }
 
     public static void main(String[] args) {
-        PrintWriter out = new PrintWriter(System.out, true);
-        PrintWriter err = new PrintWriter(System.err, true);
-        int exit;
-        try {
-            ReplayCommand replay = ReplayCommand.fromGuestArgs(List.of(args));
-            exit = replay.run(null, out, err, "faultline replay " + String.join(" ", args));
-        } catch (UsageError e) {
-            err.println("faultline replay: " + e.getMessage());
-            exit = 2;
-        } catch (Exception e) {
-            err.println("faultline replay: " + Faultline.oneLine(e));
-            if (System.getenv("FAULTLINE_DEBUG") != null) {
-                e.printStackTrace(err);
-            }
-            exit = Faultline.EXIT_FAILED;
-        }
-        out.flush();
-        err.flush();
-        StopOnSignal.reported();
-        System.exit(exit);
+        GuestMain.run("replay", (out, err) -> ReplayCommand.fromGuestArgs(List.of(args))
+                .run(null, out, err, "faultline replay " + String.join(" ", args)));
     }
 }
